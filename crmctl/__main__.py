@@ -1,0 +1,3 @@
+from crmctl.app import main
+
+main()

@@ -1,0 +1,110 @@
+"""`crmctl check`: every problem in every CRM file, one ``path:line: message`` each.
+
+Problems are collected, never stopped at the first: a broken file does not hide the next one.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Callable, Iterable, Iterator
+
+from crmctl.errors import DataError
+from crmctl.model import KINDS, Record
+from crmctl.process import PROCESS_FILE, process_problems
+from crmctl.schemas import Validator, record_schema
+from crmctl.store import RECORD_FOLDERS, Crm, kind_of_path, record_path
+from crmctl.change import TEMP_SUFFIX
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    path: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.message}"
+
+
+Reader = Callable[[str], bytes]
+
+
+def check_crm(crm: Crm, staged: bool = False) -> list[Problem]:
+    """All problems in the work tree (or, with ``staged``, in what is about to be committed)."""
+    if staged:
+        paths = [p for p in crm.git.text("ls-files", "-z", "--", PROCESS_FILE, *RECORD_FOLDERS)
+                 .split("\0") if p]
+        staged_bytes = dict(zip(paths, crm.git.read_blobs(f":{p}" for p in paths)))
+        read: Reader = staged_bytes.__getitem__
+    else:
+        paths = [PROCESS_FILE] if (crm.root / PROCESS_FILE).exists() else []
+        for folder in RECORD_FOLDERS:
+            base = crm.root / folder
+            if base.is_dir():
+                paths += sorted(p.relative_to(crm.root).as_posix() for p in base.rglob("*")
+                                if p.is_file() and not p.name.endswith(TEMP_SUFFIX))
+        read = lambda p: (crm.root / p).read_bytes()  # noqa: E731
+    return sorted(_problems(crm, paths, read))
+
+
+def _problems(crm: Crm, paths: Iterable[str], read: Reader) -> Iterator[Problem]:
+    paths = list(paths)
+    if PROCESS_FILE not in paths:
+        yield Problem(PROCESS_FILE, 1, "crm.yaml is missing; restore it: git checkout -- crm.yaml")
+        return
+    process_errors = process_problems(read(PROCESS_FILE).decode("utf-8", "replace"))
+    for line, message in process_errors:
+        yield Problem(PROCESS_FILE, line, message)
+    if process_errors:
+        return  # records cannot be judged against a broken process
+    validators = {kind: Validator(record_schema(kind, crm.process)) for kind in KINDS}
+    records: list[Record] = []
+    for path in paths:
+        if path == PROCESS_FILE:
+            continue
+        kind = kind_of_path(path)
+        if kind is None:
+            yield Problem(path, 1, "not a record file: records are <folder>/<shard>/<id>.yaml")
+            continue
+        try:
+            record = crm.parse(path, read(path))
+        except DataError as exc:
+            yield Problem(path, exc.line or 1, exc.message)
+            continue
+        records.append(record)
+        for key, message in validators[kind].errors(dict(record.data)):
+            yield Problem(path, record.line_of(key) if key else 1, message)
+        stem = path.rsplit("/", 1)[-1][: -len(".yaml")]
+        if record.id != stem:
+            yield Problem(path, record.line_of("id"),
+                          f"id {record.id!r} does not match the file name {stem}.yaml")
+        elif path != record_path(kind, record.id):
+            yield Problem(path, 1, f"this file belongs at {record_path(kind, record.id)}")
+    yield from _reference_problems(records)
+
+
+def _reference_problems(records: list[Record]) -> Iterator[Problem]:
+    ids: dict[str, dict[str, Record]] = defaultdict(dict)
+    for record in records:
+        first = ids[record.kind].get(record.id.lower())
+        if first is not None:
+            yield Problem(record.path, record.line_of("id"),
+                          f"id {record.id!r} is also used by {first.path}")
+        else:
+            ids[record.kind][record.id.lower()] = record
+    for record in records:
+        company = record.get("company")
+        if isinstance(company, str) and company not in ids["company"]:
+            yield Problem(record.path, record.line_of("company"),
+                          f"company {company!r} does not exist")
+        person = record.get("person")
+        if isinstance(person, str):
+            target = ids["person"].get(person)
+            if target is None:
+                yield Problem(record.path, record.line_of("person"),
+                              f"person {person!r} does not exist")
+            elif target.get("company") != company:
+                yield Problem(record.path, record.line_of("person"),
+                              f"person {person!r} works at {target.get('company')}, "
+                              f"not at {company}")

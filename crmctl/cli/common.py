@@ -1,0 +1,79 @@
+"""What every command shares: the global options, opening the CRM, output options."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+from typing import TYPE_CHECKING, Annotated, Optional
+
+import typer
+
+if TYPE_CHECKING:
+    from crmctl.identity import Actor
+    from crmctl.store import Crm
+
+
+@dataclass
+class Globals:
+    dir: Optional[str] = None
+    as_user: Optional[str] = None
+
+
+def globals_of(ctx: typer.Context) -> Globals:
+    root = ctx.find_root()
+    if not isinstance(root.obj, Globals):
+        root.obj = Globals()
+    return root.obj
+
+
+def open_crm(ctx: typer.Context) -> "Crm":
+    from crmctl.store import Crm
+
+    return Crm.find(globals_of(ctx).dir)
+
+
+def acting(ctx: typer.Context, crm: "Crm") -> "Actor":
+    from crmctl.identity import current_actor
+
+    return current_actor(crm, globals_of(ctx).as_user)
+
+
+def now() -> datetime:
+    return datetime.now().astimezone()
+
+
+class Format(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+FormatOption = Annotated[Format, typer.Option(
+    "--format", "-f", help="Output format: table for people, json or csv for programs.")]
+QuietOption = Annotated[bool, typer.Option(
+    "--quiet", "-q", help="Print bare ids, one per line, for piping into other commands.")]
+ForceOption = Annotated[bool, typer.Option(
+    "--force", help="Add it even if it looks like a duplicate of an existing record.")]
+TagOption = Annotated[Optional[list[str]], typer.Option(
+    "--tag", help="A free tag (repeat, or separate with commas).")]
+SetOption = Annotated[Optional[list[str]], typer.Option(
+    "--set", metavar="FIELD=VALUE", help="A field declared under fields: in crm.yaml (repeat).")]
+
+
+def complete_records(kinds: tuple[str, ...]):  # type: ignore[no-untyped-def]
+    """Shell completion of record names from the index: no record file is parsed per key."""
+    def complete(ctx: typer.Context, incomplete: str) -> list[str]:
+        try:
+            from crmctl.store import Crm
+
+            crm = Crm.find(globals_of(ctx).dir)
+            return crm.index.name_prefix(incomplete, kinds)
+        except Exception:  # completion must never print a traceback into the user's shell
+            return []
+    return complete
+
+
+def say(message: str) -> None:
+    """A progress or confirmation line on stderr, so stdout stays clean for pipes."""
+    typer.echo(message, err=True)

@@ -1,0 +1,245 @@
+"""init, add company|person|deal, show, list."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from crmctl.cli.common import (FormatOption, ForceOption, Format, QuietOption, SetOption,
+                               TagOption, acting, complete_records, globals_of, now, open_crm,
+                               say)
+
+add_app = typer.Typer(help="Add a company, a person (of a company) or a deal (with a company).",
+                      no_args_is_help=True)
+
+ANY_RECORD = ("company", "person", "deal")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("init")(init)
+    app.add_typer(add_app, name="add")
+    app.command("show")(show)
+    app.command("list")(list_)
+
+
+def init(
+    ctx: typer.Context,
+    path: Annotated[Optional[Path], typer.Argument(help="Folder for the CRM (default: --dir or here).")] = None,
+) -> None:
+    """Create a CRM folder: a git repository with crm.yaml, git settings and a first commit."""
+    from crmctl.init import init_crm
+
+    target = path or Path(globals_of(ctx).dir or ".")
+    identity = None
+    if globals_of(ctx).as_user:
+        from crmctl.gitops import Identity
+        from crmctl.names import slugify
+
+        name = globals_of(ctx).as_user
+        identity = Identity(name, f"{slugify(name, 'user')}@users.crmctl.invalid")
+    result = init_crm(target, identity, now())
+    if result.created:
+        typer.echo(f"Created a CRM in {result.root}")
+        say("Next: crmctl add company NAME, then crmctl add person NAME --company COMPANY")
+    else:
+        say(f"{result.root} is already a CRM; nothing changed")
+
+
+def _report_added(added, quiet: bool) -> None:  # type: ignore[no-untyped-def]
+    if quiet:
+        typer.echo(added.record.id)
+    else:
+        typer.echo(f"{added.message} as {added.record.id}")
+
+
+@add_app.command("company")
+def add_company(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The company's name, as it should be shown.")],
+    domain: Annotated[Optional[str], typer.Option(help="Web domain, e.g. acme.com.")] = None,
+    status: Annotated[Optional[str], typer.Option(help="Lifecycle status from crm.yaml (default lead).")] = None,
+    owner: Annotated[Optional[str], typer.Option(help="The user who owns it.")] = None,
+    source: Annotated[Optional[str], typer.Option(help="Where the lead came from.")] = None,
+    tag: TagOption = None,
+    set_: SetOption = None,
+    force: ForceOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Add a company. Refuses a likely duplicate of an existing one unless --force."""
+    from crmctl.records import add_company as add, parse_assignments
+
+    crm = open_crm(ctx)
+    added = add(crm, name, actor=acting(ctx, crm), now=now(), domain=domain, status=status,
+                owner=owner, source=source, tags=tag or (),
+                extra=parse_assignments(set_ or (), "company", crm), force=force)
+    _report_added(added, quiet)
+
+
+@add_app.command("person")
+def add_person(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The person's full name.")],
+    company: Annotated[str, typer.Option(help="The company they work at (name or id); it must exist.",
+                                         autocompletion=complete_records(("company",)))],
+    email: Annotated[Optional[list[str]], typer.Option(help="Email address (repeat for more).")] = None,
+    phone: Annotated[Optional[list[str]], typer.Option(help="Phone number (repeat for more).")] = None,
+    title: Annotated[Optional[str], typer.Option(help="Job title.")] = None,
+    status: Annotated[Optional[str], typer.Option(help="Lifecycle status from crm.yaml (default lead).")] = None,
+    owner: Annotated[Optional[str], typer.Option(help="The user who owns them.")] = None,
+    source: Annotated[Optional[str], typer.Option(help="Where the lead came from.")] = None,
+    tag: TagOption = None,
+    set_: SetOption = None,
+    force: ForceOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Add a person at an existing company (company first, then person)."""
+    from crmctl.records import add_person as add, parse_assignments
+
+    crm = open_crm(ctx)
+    added = add(crm, name, company=company, actor=acting(ctx, crm), now=now(),
+                emails=email or (), phones=phone or (), title=title, status=status, owner=owner,
+                source=source, tags=tag or (), extra=parse_assignments(set_ or (), "person", crm),
+                force=force)
+    _report_added(added, quiet)
+
+
+@add_app.command("deal")
+def add_deal(
+    ctx: typer.Context,
+    title: Annotated[str, typer.Argument(help="The deal's title, e.g. \"Renewal 2027\".")],
+    company: Annotated[str, typer.Option(help="The company the deal is with (name or id).",
+                                         autocompletion=complete_records(("company",)))],
+    person: Annotated[Optional[str], typer.Option(help="The contact person at that company.",
+                                                  autocompletion=complete_records(("person",)))] = None,
+    amount: Annotated[Optional[str], typer.Option(help="Value of the deal, e.g. 12000 or 12,000.50.")] = None,
+    currency: Annotated[Optional[str], typer.Option(help="ISO currency code (default from crm.yaml).")] = None,
+    stage: Annotated[Optional[str], typer.Option(help="Pipeline stage (default: the first).")] = None,
+    probability: Annotated[Optional[str], typer.Option(help="Win probability in percent (default: the stage's).")] = None,
+    close: Annotated[Optional[str], typer.Option(help="Expected close date: YYYY-MM-DD, +30d, ...")] = None,
+    owner: Annotated[Optional[str], typer.Option(help="The user who owns it.")] = None,
+    source: Annotated[Optional[str], typer.Option(help="Where the deal came from.")] = None,
+    tag: TagOption = None,
+    set_: SetOption = None,
+    force: ForceOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Add a deal with an existing company."""
+    from crmctl.records import add_deal as add, parse_assignments
+
+    crm = open_crm(ctx)
+    added = add(crm, title, company=company, actor=acting(ctx, crm), now=now(), person=person,
+                amount=amount, currency=currency, stage=stage, probability=probability,
+                close=close, owner=owner, source=source, tags=tag or (),
+                extra=parse_assignments(set_ or (), "deal", crm), force=force)
+    _report_added(added, quiet)
+
+
+# Columns of `list` per kind: (field, header, numeric?)
+LIST_COLUMNS = {
+    "company": [("id", "ID"), ("name", "NAME"), ("status", "STATUS"), ("owner", "OWNER"),
+                ("domain", "DOMAIN"), ("tags", "TAGS")],
+    "person": [("id", "ID"), ("name", "NAME"), ("company", "COMPANY"), ("title", "TITLE"),
+               ("status", "STATUS"), ("emails", "EMAIL")],
+    "deal": [("id", "ID"), ("name", "TITLE"), ("company", "COMPANY"), ("stage", "STAGE"),
+             ("amount", "AMOUNT"), ("currency", "CUR"), ("probability", "PROB %"),
+             ("close", "CLOSE"), ("owner", "OWNER")],
+}
+NUMERIC = {"amount", "probability"}
+
+
+def list_(
+    ctx: typer.Context,
+    what: Annotated[str, typer.Argument(metavar="companies|people|deals",
+                                        help="Which records to list.")],
+    status: Annotated[Optional[str], typer.Option(help="Only this lifecycle status.")] = None,
+    stage: Annotated[Optional[str], typer.Option(help="Only deals in this stage.")] = None,
+    owner: Annotated[Optional[str], typer.Option(help="Only records this user owns.")] = None,
+    tag: Annotated[Optional[str], typer.Option(help="Only records with this tag.")] = None,
+    company: Annotated[Optional[str], typer.Option(help="Only people or deals of this company.",
+                                                   autocompletion=complete_records(("company",)))] = None,
+    fmt: FormatOption = Format.table,
+    quiet: QuietOption = False,
+) -> None:
+    """List companies, people or deals, filtered; ordered by name."""
+    from crmctl.errors import UserError
+    from crmctl.model import kind_named
+    from crmctl.records import list_records
+    from crmctl.render import write_ids, write_rows
+
+    kind = kind_named(what)
+    if kind is None:
+        raise UserError(f"cannot list {what!r}", "choose companies, people or deals")
+    crm = open_crm(ctx)
+    records = list_records(crm, kind.name, status=status, stage=stage, owner=owner, tag=tag,
+                           company=company)
+    _warn_broken(crm)
+    if quiet:
+        write_ids(r.id for r in records)
+        return
+    columns = LIST_COLUMNS[kind.name]
+    rows = [dict(r.data) for r in records] if fmt != Format.table else [
+        {c: r.get(c) for c, _ in columns} for r in records]
+    write_rows(rows, [c for c, _ in columns] if fmt != Format.json else [], fmt.value,
+               headers=[h for _, h in columns], numeric=NUMERIC,
+               empty=f"No {kind.plural} match." if any((status, stage, owner, tag, company))
+               else f"No {kind.plural} yet.")
+
+
+def _warn_broken(crm) -> None:  # type: ignore[no-untyped-def]
+    broken = crm.index.broken()
+    if broken:
+        say(f"warning: {len(broken)} record file(s) could not be read and are left out "
+            f"(first: {broken[0][0]}); run crmctl check")
+
+
+def show(
+    ctx: typer.Context,
+    record: Annotated[str, typer.Argument(help="A company, person or deal: id, name or a close spelling.",
+                                          autocompletion=complete_records(ANY_RECORD))],
+    fmt: FormatOption = Format.table,
+) -> None:
+    """Show a record with its company, people and deals."""
+    from crmctl.records import show as show_record
+    from crmctl.render import color_enabled, style, write_json, write_rows
+
+    crm = open_crm(ctx)
+    shown = show_record(crm, record)
+    rec = shown.record
+    if fmt == Format.json:
+        write_json({rec.kind: dict(rec.data),
+                    "company": dict(shown.company.data) if shown.company else None,
+                    "people": [dict(p.data) for p in shown.people],
+                    "deals": [dict(d.data) for d in shown.deals]})
+        return
+    if fmt == Format.csv:
+        fields = [k for k in rec.data]
+        write_rows([dict(rec.data)], fields, "csv")
+        return
+    colored = color_enabled(sys.stdout)
+    typer.echo(style(f"{rec.name}", bold=True, enabled=colored) + f"  ({rec.kind} {rec.id})")
+    width = max(len(k) for k in rec.data)
+    from crmctl.render import cell, money
+    for key, value in rec.data.items():
+        if key in ("id", "name") or value in (None, [], ""):
+            continue
+        if key == "company" and shown.company:
+            value = f"{shown.company.name} ({value})"
+        text = money(value) if key == "amount" else cell(value)
+        if "\n" in text:
+            text = text.rstrip("\n").replace("\n", "\n" + " " * (width + 4))
+        typer.echo(f"  {key.ljust(width)}  {text}")
+    for title, items, kind in (("People", shown.people, "person"), ("Deals", shown.deals, "deal")):
+        if rec.kind == kind or (rec.kind != "company" and not items):
+            continue
+        typer.echo("")
+        typer.echo(style(f"{title} ({len(items)})", bold=True, enabled=colored))
+        if items:
+            columns = [c for c, _ in LIST_COLUMNS[kind] if c != "company"]
+            headers = [h for c, h in LIST_COLUMNS[kind] if c != "company"]
+            write_rows([{c: i.get(c) for c in columns} for i in items], columns, "table",
+                       headers=headers, numeric=NUMERIC)
+        else:
+            typer.echo("  none yet")

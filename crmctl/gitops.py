@@ -1,0 +1,245 @@
+"""Every git call crmctl makes, as subprocesses of git's own commands.
+
+Commits are made with plumbing (hash-object, mktree of the changed subtrees, commit-tree, a
+compare-and-swap update-ref, then update-index for just those paths): it never rescans or
+rewrites the whole tree, never runs the user's hooks, and never commits anything but the
+paths given. Every path goes after ``--`` so that no name can become a git option.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import subprocess
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Iterable, Iterator, Mapping, Sequence
+
+from crmctl.errors import Conflict, CrmError
+
+ZERO_OID = "0" * 40
+
+
+class GitError(CrmError):
+    """A git command failed in a way the user has to look at."""
+
+
+@dataclass(frozen=True)
+class Identity:
+    name: str
+    email: str
+
+    def __str__(self) -> str:
+        return f"{self.name} <{self.email}>"
+
+
+def _clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("GIT_") or k in ("GIT_EXEC_PATH", "GIT_CONFIG_NOSYSTEM",
+                                                 "GIT_CONFIG_GLOBAL", "GIT_CEILING_DIRECTORIES")}
+    env["LC_ALL"] = "C"
+    if extra:
+        env.update(extra)
+    return env
+
+
+class Git:
+    """git commands run in one work tree; ``pass_fds`` keeps the CRM lock held by children."""
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+        self.pass_fds: tuple[int, ...] = ()
+
+    def run(self, *args: str, input: bytes | None = None, env: Mapping[str, str] | None = None,
+            check: bool = True) -> bytes:
+        proc = subprocess.run(
+            ["git", *args], cwd=self.root, input=input, capture_output=True,
+            env=_clean_env(env), pass_fds=self.pass_fds,
+        )
+        if check and proc.returncode != 0:
+            message = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+            detail = message[-1] if message else f"exit {proc.returncode}"
+            raise GitError(f"git {args[0]} failed: {detail}")
+        return proc.stdout
+
+    def text(self, *args: str, **kwargs: object) -> str:
+        return self.run(*args, **kwargs).decode("utf-8", "replace").strip()  # type: ignore[arg-type]
+
+    # --- repository state ------------------------------------------------------------------
+    def git_dir(self) -> Path:
+        dot_git = self.root / ".git"
+        if dot_git.is_dir():
+            return dot_git
+        return Path(self.text("rev-parse", "--absolute-git-dir"))
+
+    def head(self) -> str | None:
+        out = self.run("rev-parse", "-q", "--verify", "HEAD^{commit}", check=False)
+        return out.decode().strip() or None
+
+    def head_ref(self) -> str:
+        """refs/heads/<branch> when on a branch, else HEAD (detached): never assumed 'main'."""
+        out = self.run("symbolic-ref", "-q", "HEAD", check=False).decode().strip()
+        return out or "HEAD"
+
+    def config(self, key: str) -> str | None:
+        out = self.run("config", "--get", key, check=False).decode("utf-8", "replace").strip()
+        return out or None
+
+    def changed_between(self, old: str, new: str, folders: Sequence[str]) -> list[str]:
+        out = self.run("diff", "--name-only", "--no-renames", "-z", old, new, "--", *folders)
+        return [p for p in out.decode("utf-8").split("\0") if p]
+
+    def dirty_paths(self, folders: Sequence[str]) -> list[str]:
+        """Paths under ``folders`` whose work-tree file differs from HEAD, untracked included."""
+        out = self.run("status", "--porcelain=v1", "-z", "--untracked-files=all",
+                       "--no-renames", "--ignore-submodules", "--", *folders)
+        return [entry[3:] for entry in out.decode("utf-8").split("\0") if len(entry) > 3]
+
+    def tree_blobs(self, treeish: str, folders: Sequence[str]) -> list[tuple[str, str]]:
+        """(blob id, path) of every file under ``folders`` in ``treeish``."""
+        out = self.run("ls-tree", "-r", "-z", "--full-tree", treeish, "--", *folders)
+        blobs = []
+        for entry in out.decode("utf-8").split("\0"):
+            if entry:
+                meta, path = entry.split("\t", 1)
+                mode, kind, oid = meta.split()
+                if kind == "blob":
+                    blobs.append((oid, path))
+        return blobs
+
+    def read_blobs(self, oids: Iterable[str]) -> Iterator[bytes]:
+        """Contents of many blobs through one ``git cat-file --batch``, in order."""
+        oids = list(oids)
+        if not oids:
+            return
+        proc = subprocess.Popen(["git", "cat-file", "--batch"], cwd=self.root, env=_clean_env(),
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        assert proc.stdin and proc.stdout
+        # Feed from a thread-free loop: write all requests first is unsafe for huge
+        # batches (pipe buffers), so interleave one request and one answer.
+        try:
+            for oid in oids:
+                proc.stdin.write(oid.encode() + b"\n")
+                proc.stdin.flush()
+                header = proc.stdout.readline().split()
+                if len(header) < 3:
+                    raise GitError(f"git cat-file could not read blob {oid}")
+                size = int(header[2])
+                data = proc.stdout.read(size)
+                proc.stdout.read(1)
+                yield data
+        finally:
+            proc.stdin.close()
+            proc.wait()
+
+    # --- writing -----------------------------------------------------------------------------
+    def commit_paths(self, paths: Sequence[str], message: str, author: Identity,
+                     when: datetime) -> str:
+        """Commit the work-tree state of ``paths`` (deleted when absent) on top of HEAD.
+
+        Only these paths change; the user's other edits and staged changes are untouched.
+        Returns the new commit id; raises Conflict if HEAD moved underneath.
+        """
+        parent = self.head()
+        present = [p for p in paths if (self.root / p).exists()]
+        oids = dict(zip(present, self.text("hash-object", "-w", "--", *present).split())) \
+            if present else {}
+        changes = {p: oids.get(p) for p in paths}
+        base_tree = self.text("rev-parse", f"{parent}^{{tree}}") if parent else None
+        tree = self._rewrite_tree(base_tree, changes) or self._mktree({})
+        stamp = when.isoformat()
+        env = {"GIT_AUTHOR_NAME": author.name, "GIT_AUTHOR_EMAIL": author.email,
+               "GIT_AUTHOR_DATE": stamp, "GIT_COMMITTER_NAME": author.name,
+               "GIT_COMMITTER_EMAIL": author.email, "GIT_COMMITTER_DATE": stamp}
+        parents = ["-p", parent] if parent else []
+        commit = self.text("commit-tree", tree, *parents, input=message.encode("utf-8"),
+                           env=env)
+        ref = self.head_ref()
+        try:
+            self.run("update-ref", "-m", f"crmctl: {message.splitlines()[0]}", ref, commit,
+                     parent or ZERO_OID)
+        except GitError:
+            raise Conflict("the CRM's git branch moved while crmctl was committing",
+                           "run the command again") from None
+        self.run("update-index", "--add", "--remove", "--", *paths)
+        if commit.endswith("00"):
+            # Plumbing never triggers git's automatic housekeeping; do it now and then.
+            self.run("gc", "--auto", "--quiet", check=False)
+        return commit
+
+    def _entries(self, tree: str | None) -> dict[str, tuple[str, str, str]]:
+        if not tree:
+            return {}
+        out = self.run("ls-tree", "-z", "--full-tree", tree)
+        entries = {}
+        for entry in out.decode("utf-8").split("\0"):
+            if entry:
+                meta, name = entry.split("\t", 1)
+                mode, kind, oid = meta.split()
+                entries[name] = (mode, kind, oid)
+        return entries
+
+    def _mktree(self, entries: Mapping[str, tuple[str, str, str]]) -> str:
+        body = b"".join(f"{mode} {kind} {oid}\t{name}".encode("utf-8") + b"\0"
+                        for name, (mode, kind, oid) in sorted(entries.items()))
+        return self.text("mktree", "-z", input=body)
+
+    def _rewrite_tree(self, tree: str | None, changes: Mapping[str, str | None]) -> str | None:
+        """A tree like ``tree`` with ``changes`` (path -> blob id, None to delete) applied."""
+        entries = self._entries(tree)
+        by_child: dict[str, dict[str, str | None]] = {}
+        for path, oid in changes.items():
+            head, _, rest = path.partition("/")
+            if rest:
+                by_child.setdefault(head, {})[rest] = oid
+            elif oid is None:
+                entries.pop(head, None)
+            else:
+                mode = entries.get(head, ("100644",))[0]
+                entries[head] = (mode if mode in ("100644", "100755") else "100644", "blob", oid)
+        for name, sub_changes in by_child.items():
+            old = entries.get(name)
+            sub = self._rewrite_tree(old[2] if old and old[1] == "tree" else None, sub_changes)
+            if sub is None:
+                entries.pop(name, None)
+            else:
+                entries[name] = ("040000", "tree", sub)
+        return self._mktree(entries) if entries else None
+
+
+class RepoLock:
+    """One repo-wide ``flock`` held across read, modify, write and commit.
+
+    The kernel drops it when the process dies, and git children inherit it (``pass_fds``),
+    so a killed crmctl cannot release it while its git command still runs.
+    """
+
+    def __init__(self, path: Path, timeout: float):
+        self.path = path
+        self.timeout = timeout
+        self.fd: int | None = None
+
+    def __enter__(self) -> "RepoLock":
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    os.close(fd)
+                    raise Conflict(
+                        f"another crmctl command has held the CRM lock for {self.timeout:g} s",
+                        "wait for it to finish, or raise $CRMCTL_LOCK_TIMEOUT") from None
+                time.sleep(0.02)
+        self.fd = fd
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.fd is not None:
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+            os.close(self.fd)
+            self.fd = None

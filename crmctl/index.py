@@ -1,0 +1,254 @@
+"""The read index: a SQLite cache of every record, kept outside git and rebuilt at will.
+
+It is keyed by the commit it reflects. Each read brings it up to date from ``git diff`` since
+that commit plus the work-tree files that differ from HEAD (hand edits), so it always shows the
+files' truth; deleting it loses nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from decimal import Decimal
+from typing import Any, Iterable, Iterator
+
+from crmctl.errors import DataError
+from crmctl.model import Record
+from crmctl.names import fold, normalize_company, normalize_person
+from crmctl.schemas import coerce, record_schema
+from crmctl.store import RECORD_FOLDERS, Crm, kind_of_path
+
+SCHEMA_VERSION = "1"
+_TABLES = """
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS records(
+    path TEXT PRIMARY KEY, kind TEXT NOT NULL, id TEXT NOT NULL, name TEXT, company TEXT,
+    status TEXT, stage TEXT, owner TEXT, tags TEXT, data TEXT, error TEXT);
+CREATE INDEX IF NOT EXISTS records_kind_id ON records(kind, id);
+CREATE INDEX IF NOT EXISTS records_company ON records(company);
+CREATE TABLE IF NOT EXISTS names(path TEXT, kind TEXT, id TEXT, name TEXT, folded TEXT,
+    norm TEXT);
+CREATE INDEX IF NOT EXISTS names_path ON names(path);
+CREATE INDEX IF NOT EXISTS names_folded ON names(folded);
+CREATE TABLE IF NOT EXISTS contacts(path TEXT, kind TEXT, id TEXT, type TEXT, value TEXT);
+CREATE INDEX IF NOT EXISTS contacts_value ON contacts(type, value);
+CREATE INDEX IF NOT EXISTS contacts_path ON contacts(path);
+CREATE TABLE IF NOT EXISTS worktree(path TEXT PRIMARY KEY);
+"""
+
+
+def normalize(kind: str, name: str) -> str:
+    return normalize_company(name) if kind == "company" else normalize_person(name)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(type(value).__name__)
+
+
+class Index:
+    def __init__(self, crm: Crm):
+        self.crm = crm
+        self.path = crm.state_dir / "index.sqlite"
+        self._db: sqlite3.Connection | None = None
+        self._fresh = False
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        if self._db is None:
+            db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.executescript(_TABLES)
+            self._db = db
+        return self._db
+
+    def _meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return row[0] if row else None
+
+    # --- keeping it true -----------------------------------------------------------------------
+    def refresh(self) -> None:
+        """Bring the index up to the files' truth: HEAD plus any uncommitted edits."""
+        if self._fresh:
+            return
+        git = self.crm.git
+        head = git.head()
+        dirty = git.dirty_paths(RECORD_FOLDERS) if head else []
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            indexed = self._meta("head")
+            if self._meta("version") != SCHEMA_VERSION or (indexed and head is None):
+                indexed = None
+                for table in ("records", "names", "contacts", "worktree", "meta"):
+                    db.execute(f"DELETE FROM {table}")
+            if head is None:
+                self._rebuild_from_disk()
+            elif indexed is None:
+                blobs = [(oid, path) for oid, path in git.tree_blobs(head, RECORD_FOLDERS)
+                         if kind_of_path(path)]
+                texts = git.read_blobs(oid for oid, _ in blobs)
+                self._store_many((path, text) for (_, path), text in zip(blobs, texts))
+            elif indexed != head:
+                self._reload(git.changed_between(indexed, head, RECORD_FOLDERS))
+            previously = [row[0] for row in db.execute("SELECT path FROM worktree")]
+            self._reload(set(dirty) | set(previously))
+            db.execute("DELETE FROM worktree")
+            db.executemany("INSERT INTO worktree(path) VALUES (?)", [(p,) for p in dirty])
+            db.executemany("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)",
+                           [("head", head or ""), ("version", SCHEMA_VERSION)])
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        self._fresh = True
+
+    def _rebuild_from_disk(self) -> None:
+        paths = []
+        for folder in RECORD_FOLDERS:
+            base = self.crm.root / folder
+            if base.is_dir():
+                paths += [p.relative_to(self.crm.root).as_posix() for p in base.glob("*/*.yaml")]
+        self._reload(paths)
+
+    def _reload(self, paths: Iterable[str]) -> None:
+        """Re-read ``paths`` from the work tree (a missing file drops its row)."""
+        def texts() -> Iterator[tuple[str, bytes | None]]:
+            for path in paths:
+                if not kind_of_path(path):
+                    continue
+                try:
+                    yield path, (self.crm.root / path).read_bytes()
+                except (FileNotFoundError, IsADirectoryError):
+                    yield path, None
+        self._store_many(texts())
+
+    def _store_many(self, items: Iterable[tuple[str, bytes | None]]) -> None:
+        db = self.db
+        for path, text in items:
+            for table in ("records", "names", "contacts"):
+                db.execute(f"DELETE FROM {table} WHERE path=?", (path,))
+            if text is None:
+                continue
+            kind = kind_of_path(path)
+            assert kind is not None
+            try:
+                record = self.crm.parse(path, text)
+            except DataError as exc:
+                stem = path.rsplit("/", 1)[-1][:-5]
+                db.execute("INSERT INTO records(path, kind, id, error) VALUES (?,?,?,?)",
+                           (path, kind, stem, str(exc)))
+                continue
+            self._insert(record)
+
+    def _insert(self, record: Record) -> None:
+        data = record.data
+        tags = data.get("tags")
+        self.db.execute(
+            "INSERT INTO records(path, kind, id, name, company, status, stage, owner, tags, data)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (record.path, record.kind, record.id, record.name, _text(data.get("company")),
+             _text(data.get("status")), _text(data.get("stage")), _text(data.get("owner")),
+             "|" + "|".join(map(str, tags)) + "|" if isinstance(tags, list) else None,
+             json.dumps(dict(data), default=_json_default, ensure_ascii=False)))
+        names = [record.name] + [a for a in data.get("aliases") or [] if isinstance(a, str)]
+        self.db.executemany(
+            "INSERT INTO names(path, kind, id, name, folded, norm) VALUES (?,?,?,?,?,?)",
+            [(record.path, record.kind, record.id, n, " ".join(fold(n).split()),
+              normalize(record.kind, n)) for n in names if n])
+        contacts = []
+        if isinstance(data.get("domain"), str):
+            contacts.append(("domain", data["domain"].lower()))
+        for email in data.get("emails") or []:
+            if isinstance(email, str):
+                contacts.append(("email", email.lower()))
+        self.db.executemany(
+            "INSERT INTO contacts(path, kind, id, type, value) VALUES (?,?,?,?,?)",
+            [(record.path, record.kind, record.id, t, v) for t, v in contacts])
+
+    # --- reading ----------------------------------------------------------------------------
+    def _record(self, kind: str, data_json: str, path: str) -> Record:
+        data = coerce(json.loads(data_json), record_schema(kind, self.crm.process))
+        return Record(kind, data, path)
+
+    def get(self, kind: str, record_id: str) -> Record | None:
+        self.refresh()
+        row = self.db.execute(
+            "SELECT data, path FROM records WHERE kind=? AND id=? AND data IS NOT NULL",
+            (kind, record_id)).fetchone()
+        return self._record(kind, row[0], row[1]) if row else None
+
+    def kinds_with_id(self, record_id: str, kinds: Iterable[str]) -> list[str]:
+        self.refresh()
+        kinds = list(kinds)
+        marks = ",".join("?" * len(kinds))
+        return [r[0] for r in self.db.execute(
+            f"SELECT kind FROM records WHERE id=? AND kind IN ({marks})", (record_id, *kinds))]
+
+    def select(self, kind: str, *, status: str | None = None, stage: str | None = None,
+               owner: str | None = None, tag: str | None = None,
+               company: str | None = None) -> list[Record]:
+        """Records of a kind, filtered, ordered by name."""
+        self.refresh()
+        where, args = ["kind=?", "data IS NOT NULL"], [kind]
+        for column, value in (("status", status), ("stage", stage), ("owner", owner),
+                              ("company", company)):
+            if value is not None:
+                where.append(f"{column}=?")
+                args.append(value)
+        if tag is not None:
+            where.append("instr(tags, ?) > 0")
+            args.append(f"|{tag}|")
+        rows = self.db.execute(
+            f"SELECT data, path FROM records WHERE {' AND '.join(where)} "
+            "ORDER BY name COLLATE NOCASE, id", args)
+        return [self._record(kind, data, path) for data, path in rows]
+
+    def names(self, kinds: Iterable[str]) -> list[tuple[str, str, str, str]]:
+        """(kind, id, name, normalised name) of every name and alias of these kinds."""
+        self.refresh()
+        kinds = list(kinds)
+        marks = ",".join("?" * len(kinds))
+        return self.db.execute(
+            f"SELECT kind, id, name, norm FROM names WHERE kind IN ({marks})", kinds).fetchall()
+
+    def by_folded_name(self, folded: str, kinds: Iterable[str]) -> list[tuple[str, str, str]]:
+        self.refresh()
+        kinds = list(kinds)
+        marks = ",".join("?" * len(kinds))
+        return self.db.execute(
+            f"SELECT DISTINCT kind, id, name FROM names WHERE folded=? AND kind IN ({marks})",
+            (folded, *kinds)).fetchall()
+
+    def by_contact(self, kind: str, type_: str, value: str) -> list[tuple[str, str]]:
+        self.refresh()
+        return self.db.execute(
+            "SELECT DISTINCT c.id, r.name FROM contacts c JOIN records r ON r.path = c.path "
+            "WHERE c.kind=? AND c.type=? AND c.value=?", (kind, type_, value.lower())).fetchall()
+
+    def name_prefix(self, prefix: str, kinds: Iterable[str], limit: int = 50) -> list[str]:
+        """Names starting with ``prefix`` (any case), for shell completion."""
+        self.refresh()
+        kinds = list(kinds)
+        marks = ",".join("?" * len(kinds))
+        rows = self.db.execute(
+            f"SELECT DISTINCT name FROM names WHERE folded LIKE ? ESCAPE '\\' "
+            f"AND kind IN ({marks}) ORDER BY name LIMIT ?",
+            (_like_prefix(" ".join(fold(prefix).split())), *kinds, limit))
+        return [r[0] for r in rows]
+
+    def broken(self) -> list[tuple[str, str]]:
+        """(path, error) of record files the index could not read."""
+        self.refresh()
+        return self.db.execute(
+            "SELECT path, error FROM records WHERE error IS NOT NULL ORDER BY path").fetchall()
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _like_prefix(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"

@@ -1,0 +1,91 @@
+"""Creating a CRM folder: git repository, crm.yaml, git settings, the check hook, first commit."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from crmctl.change import Change
+from crmctl.errors import UserError
+from crmctl.gitops import Identity
+from crmctl.process import PROCESS_FILE
+from crmctl.schemas import default_process_text
+from crmctl.store import STATE_DIR, Crm
+
+GITIGNORE = f"""# crmctl's machine-local state (the read index): never committed
+/{STATE_DIR}/
+*.crmctl-tmp
+"""
+GITATTRIBUTES = """# Record files are YAML; logs under activities/ and tasks/ are append-only, one JSON object
+# per line with a unique id, the one shape git's union merge keeps intact.
+*.yaml text eol=lf
+*.jsonl text eol=lf merge=union
+"""
+HOOK_MARK = "# installed by crmctl init"
+
+
+@dataclass(frozen=True)
+class Initialized:
+    root: Path
+    created: bool
+    commit: str | None
+
+
+def init_crm(path: Path, identity: Identity | None, now: datetime) -> Initialized:
+    """Make ``path`` a CRM folder; on an existing CRM change nothing and say so."""
+    root = path.expanduser().resolve()
+    if (root / PROCESS_FILE).exists():
+        return Initialized(root, False, None)
+    if root.exists() and not root.is_dir():
+        raise UserError(f"{root} is a file, not a folder", "choose a folder for the CRM")
+    root.mkdir(parents=True, exist_ok=True)
+    crm = Crm(root)
+    if not (root / ".git").exists():
+        crm.git.run("init", "-q")
+    # Settings that keep status and diffs fast on a repo of many small files.
+    crm.git.run("config", "core.untrackedCache", "true")
+    crm.git.run("config", "index.version", "4")
+    identity = identity or _git_identity(crm)
+    _install_hook(crm)
+    with Change(crm, identity, now) as change:
+        change.write(PROCESS_FILE, default_process_text())
+        for name, text in ((".gitignore", GITIGNORE), (".gitattributes", GITATTRIBUTES)):
+            existing = (root / name).read_text() if (root / name).exists() else ""
+            if text not in existing:
+                change.write(name, existing + ("\n" if existing and not existing.endswith("\n")
+                                               else "") + text)
+        commit = change.commit("Create the CRM")
+    return Initialized(root, True, commit)
+
+
+def _git_identity(crm: Crm) -> Identity:
+    name, email = crm.git.config("user.name"), crm.git.config("user.email")
+    if not name or not email:
+        raise UserError(
+            "who is creating this CRM? git has no user.name/user.email",
+            "run: git config --global user.name 'Your Name' && git config --global user.email "
+            "you@example.com, or pass --as NAME <EMAIL>")
+    return Identity(name, email)
+
+
+def _install_hook(crm: Crm) -> None:
+    """A pre-commit hook that runs ``crmctl check`` so hand edits are checked too."""
+    hooks = crm.git.git_dir() / "hooks"
+    hooks.mkdir(exist_ok=True)
+    hook = hooks / "pre-commit"
+    if hook.exists() and HOOK_MARK not in hook.read_text(errors="replace"):
+        return  # the team's own hook: leave it alone
+    python = shlex.quote(sys.executable)
+    hook.write_text(f"""#!/bin/sh
+{HOOK_MARK}: check the CRM's files before every commit.
+if [ -x {python} ] && {python} -c 'import crmctl' 2>/dev/null; then
+    exec {python} -m crmctl --dir "$(git rev-parse --show-toplevel)" check --staged
+elif command -v crmctl >/dev/null 2>&1; then
+    exec crmctl --dir "$(git rev-parse --show-toplevel)" check --staged
+fi
+echo "crmctl is not installed here; the CRM files were not checked" >&2
+""")
+    hook.chmod(0o755)

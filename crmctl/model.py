@@ -1,0 +1,109 @@
+"""The record kinds and the frozen values that carry records and their source file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Mapping
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str        # company
+    plural: str      # companies: also the folder
+    id_prefix: str   # for ids of names with no Latin letters: company-3f908597
+
+
+KINDS: dict[str, Kind] = {
+    "company": Kind("company", "companies", "company"),
+    "person": Kind("person", "people", "person"),
+    "deal": Kind("deal", "deals", "deal"),
+}
+KIND_BY_FOLDER = {kind.plural: kind for kind in KINDS.values()}
+
+
+def kind_named(word: str) -> Kind | None:
+    """'company', 'companies', 'people', 'person', 'deal', 'deals' -> the Kind."""
+    return KINDS.get(word) or KIND_BY_FOLDER.get(word)
+
+
+@dataclass(frozen=True)
+class Record:
+    """One company, person or deal as it stands in its file.
+
+    ``data`` holds typed values in file order; ``path`` is relative to the CRM folder and
+    ``lines`` maps each top-level field to its line, so every error can say ``path:line``.
+    """
+
+    kind: str
+    data: Mapping[str, Any]
+    path: str
+    lines: Mapping[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "data", MappingProxyType(dict(self.data)))
+
+    @property
+    def id(self) -> str:
+        return str(self.data.get("id", ""))
+
+    @property
+    def name(self) -> str:
+        return str(self.data.get("name", ""))
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.data.get(key, default)
+
+    def line_of(self, key: str) -> int:
+        return self.lines.get(key, 1)
+
+
+@dataclass(frozen=True)
+class Stage:
+    id: str
+    probability: Any
+    closed: str | None = None
+    rotting_days: int | None = None
+
+
+@dataclass(frozen=True)
+class ActivityType:
+    id: str
+    contact: str
+    direction: str = "none"
+    note: str = "optional"
+    outcomes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class User:
+    id: str
+    name: str
+    email: str | None = None
+
+
+@dataclass(frozen=True)
+class Process:
+    """crm.yaml: the team's statuses, pipeline, activity types, users and own fields."""
+
+    statuses: tuple[str, ...]
+    stages: tuple[Stage, ...]
+    activity_types: tuple[ActivityType, ...]
+    users: tuple[User, ...]
+    fields: Mapping[str, Mapping[str, Mapping[str, Any]]]
+    currency: str = "USD"
+    duplicate_threshold: float = 90
+
+    def stage(self, stage_id: str) -> Stage | None:
+        return next((s for s in self.stages if s.id == stage_id), None)
+
+    def user(self, user_id: str) -> User | None:
+        return next((u for u in self.users if u.id == user_id), None)
+
+    @property
+    def stage_ids(self) -> list[str]:
+        return [s.id for s in self.stages]
+
+    @property
+    def user_ids(self) -> list[str]:
+        return [u.id for u in self.users]

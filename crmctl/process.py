@@ -1,0 +1,65 @@
+"""Reading crm.yaml, the team's process, into a Process."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from crmctl import yamlio
+from crmctl.errors import DataError
+from crmctl.model import ActivityType, Process, Stage, User
+from crmctl.schemas import Validator, coerce, load_schema
+
+PROCESS_FILE = "crm.yaml"
+
+
+def load_process(root: Path) -> Process:
+    """Parse and validate ``root/crm.yaml``; a DataError names the first problem's line."""
+    path = root / PROCESS_FILE
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise DataError("crm.yaml is missing", PROCESS_FILE,
+                        hint="restore it from git: git checkout -- crm.yaml") from None
+    problems = process_problems(text)
+    if problems:
+        line, message = problems[0]
+        raise DataError(message, PROCESS_FILE, line, hint="fix crm.yaml, then run crmctl check")
+    return _build(coerce(yamlio.load(text, PROCESS_FILE), load_schema("crm.schema.json")))
+
+
+def process_problems(text: str) -> list[tuple[int, str]]:
+    """Every problem in crm.yaml's text as (line, message); empty when it is valid."""
+    try:
+        raw = yamlio.load(text, PROCESS_FILE)
+    except DataError as exc:
+        return [(exc.line or 1, exc.message)]
+    schema = load_schema("crm.schema.json")
+    document = coerce(raw, schema)
+    problems = [(raw.line_of(key) if key else 1, message)
+                for key, message in Validator(schema).errors(document)]
+    if not problems:
+        stage_ids = [stage["id"] for stage in document["pipeline"]]
+        for label, ids in (("pipeline stage", stage_ids),
+                           ("activity type", [t["id"] for t in document["activity_types"]]),
+                           ("user", [u["id"] for u in document.get("users") or []])):
+            for dup in sorted({i for i in ids if ids.count(i) > 1}):
+                problems.append((1, f"{label} {dup!r} is declared twice"))
+        if not any(not stage.get("closed") for stage in document["pipeline"]):
+            problems.append((raw.line_of("pipeline"), "the pipeline has no open stage"))
+    return problems
+
+
+def _build(doc: dict) -> Process:
+    return Process(
+        statuses=tuple(doc["statuses"]),
+        stages=tuple(Stage(s["id"], s["probability"], s.get("closed"), s.get("rotting_days"))
+                     for s in doc["pipeline"]),
+        activity_types=tuple(
+            ActivityType(t["id"], t["contact"], t.get("direction", "none"),
+                         t.get("note", "optional"), tuple(t.get("outcomes") or ()))
+            for t in doc["activity_types"]),
+        users=tuple(User(u["id"], u["name"], u.get("email")) for u in doc.get("users") or []),
+        fields={kind: dict(spec or {}) for kind, spec in (doc.get("fields") or {}).items()},
+        currency=doc.get("currency", "USD"),
+        duplicate_threshold=doc.get("duplicate_threshold", 90),
+    )

@@ -1,0 +1,258 @@
+"""Adding, finding and listing companies, people and deals: the core behind add/show/list."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any, Iterable, Mapping, Sequence
+
+from crmctl import yamlio
+from crmctl.change import Change
+from crmctl.dates import parse_date, stamp
+from crmctl.dedupe import Match, similar_companies, similar_people
+from crmctl.errors import Conflict, UserError
+from crmctl.identity import Actor
+from crmctl.model import KINDS, Record
+from crmctl.names import check_name, normalize_company, normalize_person, slugify
+from crmctl.resolve import resolve
+from crmctl.schemas import Validator, coerce, field_order, load_schema, record_schema
+from crmctl.store import Crm, record_path
+
+SYSTEM_FIELDS = ("id", "created", "updated")
+_DOMAIN_PREFIX = re.compile(r"^(?:[a-z]+://)?(?:www\.)?")
+
+
+@dataclass(frozen=True)
+class Added:
+    record: Record
+    commit: str | None
+    message: str
+
+
+@dataclass(frozen=True)
+class Shown:
+    record: Record
+    company: Record | None = None
+    people: Sequence[Record] = field(default_factory=tuple)
+    deals: Sequence[Record] = field(default_factory=tuple)
+
+
+# --- building and validating ---------------------------------------------------------------
+
+def parse_assignments(pairs: Iterable[str], kind: str, crm: Crm) -> dict[str, str]:
+    """``--set FIELD=VALUE`` pairs; only fields the schema or crm.yaml declares."""
+    allowed = [f for f in field_order(kind, crm.process) if f not in SYSTEM_FIELDS]
+    values: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise UserError(f"--set {pair!r} is not FIELD=VALUE", "e.g. --set territory=north")
+        if name not in allowed:
+            custom = sorted(crm.process.fields.get(kind) or {})
+            raise UserError(
+                f"unknown {kind} field {name!r} (declared fields: {', '.join(custom) or 'none'})",
+                f"declare it under fields: {kind}: in crm.yaml")
+        values[name] = value
+    return values
+
+
+def validated(crm: Crm, kind: str, fields: Mapping[str, Any]) -> dict[str, Any]:
+    """The record in file key order, typed and checked; UserError listing every problem."""
+    order = field_order(kind, crm.process)
+    document = {key: fields[key] for key in order if fields.get(key) not in (None, [], "")}
+    schema = record_schema(kind, crm.process)
+    typed = coerce(document, schema)
+    problems = [message for _, message in Validator(schema).errors(typed)]
+    if problems:
+        raise UserError("; ".join(problems))
+    return typed
+
+
+def _unique_id(crm: Crm, kind: str, base: str) -> str:
+    """``base``, or ``base-2``, ``base-3``...: the first free one, in the index and on disk."""
+    candidate, n = base, 1
+    while crm.index.kinds_with_id(candidate, [kind]) or (
+            crm.root / record_path(kind, candidate)).exists():
+        n += 1
+        candidate = f"{base}-{n}"
+    return candidate
+
+
+def _duplicate_error(kind: str, name: str, matches: Sequence[Match]) -> Conflict:
+    listed = "; ".join(f"{m.name} ({m.id}, {m.reason}, {m.score:.0f}% similar)" for m in matches[:3])
+    return Conflict(f"{kind} {name!r} looks like an existing {kind}: {listed}",
+                    "use the existing one, or add --force to add it anyway")
+
+
+def _commit_new(crm: Crm, kind: str, fields: dict[str, Any], actor: Actor, now: datetime,
+                message: str) -> Added:
+    fields["created"] = fields["updated"] = stamp(now)
+    data = validated(crm, kind, fields)
+    path = record_path(kind, data["id"])
+    with Change(crm, actor.identity, now) as change:
+        # Checked again under the lock: a concurrent add may have taken the id meanwhile.
+        if (crm.root / path).exists():
+            raise Conflict(f"{path} already exists", "run the command again")
+        change.write(path, yamlio.dump(data))
+        commit = change.commit(message)
+    return Added(Record(kind, data, path), commit, message)
+
+
+def normalize_domain(domain: str) -> str:
+    value = _DOMAIN_PREFIX.sub("", domain.strip().lower()).split("/")[0]
+    return value
+
+
+def parse_amount(text: str) -> Decimal:
+    cleaned = text.strip().replace(",", "").replace("_", "")
+    try:
+        value = Decimal(cleaned)
+    except InvalidOperation:
+        raise UserError(f"amount {text!r} is not a number", "e.g. --amount 12000 or 12000.50") from None
+    if not value.is_finite():
+        raise UserError(f"amount {text!r} is not a number", "e.g. --amount 12000")
+    if value < 0:
+        raise UserError(f"amount {text!r} is negative", "amounts are zero or more")
+    return value
+
+
+def _owner(crm: Crm, owner: str | None) -> str | None:
+    if owner is None or not crm.process.users:
+        return owner
+    return crm.user_or_error(owner)
+
+
+# --- add -----------------------------------------------------------------------------------
+
+def add_company(crm: Crm, name: str, *, actor: Actor, now: datetime, domain: str | None = None,
+                status: str | None = None, owner: str | None = None, source: str | None = None,
+                tags: Sequence[str] = (), extra: Mapping[str, str] | None = None,
+                force: bool = False) -> Added:
+    name = check_name(name, "company name")
+    domain = normalize_domain(domain) if domain else None
+    fields: dict[str, Any] = dict(extra or {})
+    fields.update(name=name, domain=domain, status=status or _default_status(crm),
+                  owner=_owner(crm, owner), source=source, tags=_tags(tags))
+    validated(crm, "company", {**fields, "id": "x", "created": stamp(now), "updated": stamp(now)})
+    if not force:
+        matches = similar_companies(crm, name, domain)
+        if matches:
+            raise _duplicate_error("company", name, matches)
+    # The id leaves out legal suffixes: "Acme Products, Inc." is acme-products.
+    fields["id"] = _unique_id(crm, "company",
+                              slugify(normalize_company(name), KINDS["company"].id_prefix))
+    return _commit_new(crm, "company", fields, actor, now, f'Add company "{name}"')
+
+
+def add_person(crm: Crm, name: str, *, company: str, actor: Actor, now: datetime,
+               emails: Sequence[str] = (), phones: Sequence[str] = (), title: str | None = None,
+               status: str | None = None, owner: str | None = None, source: str | None = None,
+               tags: Sequence[str] = (), extra: Mapping[str, str] | None = None,
+               force: bool = False) -> Added:
+    name = check_name(name, "person's name")
+    employer = resolve(crm, company, ["company"])
+    emails = _unique([e.strip().lower() for e in emails if e.strip()])
+    fields: dict[str, Any] = dict(extra or {})
+    fields.update(name=name, company=employer.id, title=title, emails=emails,
+                  phones=_unique([p.strip() for p in phones if p.strip()]),
+                  status=status or _default_status(crm), owner=_owner(crm, owner), source=source,
+                  tags=_tags(tags))
+    validated(crm, "person", {**fields, "id": "x", "created": stamp(now), "updated": stamp(now)})
+    if not force:
+        matches = similar_people(crm, name, employer.id, emails)
+        if matches:
+            raise _duplicate_error("person", name, matches)
+    fields["id"] = _unique_id(crm, "person", slugify(name, KINDS["person"].id_prefix))
+    return _commit_new(crm, "person", fields, actor, now,
+                       f'Add person "{name}" at "{employer.name}"')
+
+
+def add_deal(crm: Crm, name: str, *, company: str, actor: Actor, now: datetime,
+             person: str | None = None, amount: str | None = None, currency: str | None = None,
+             stage: str | None = None, probability: str | None = None, close: str | None = None,
+             owner: str | None = None, source: str | None = None, tags: Sequence[str] = (),
+             extra: Mapping[str, str] | None = None, force: bool = False) -> Added:
+    name = check_name(name, "deal title")
+    employer = resolve(crm, company, ["company"])
+    contact = None
+    if person:
+        contact = resolve(crm, person, ["person"])
+        if contact.get("company") != employer.id:
+            raise UserError(f"{contact.name} ({contact.id}) works at {contact.get('company')}, "
+                            f"not at {employer.name}", "name a person of the deal's company")
+    process = crm.process
+    stage_id = stage or next(s.id for s in process.stages if not s.closed)
+    chosen = process.stage(stage_id)
+    if chosen is None:
+        raise UserError(f"unknown stage {stage_id!r} (stages: {', '.join(process.stage_ids)})",
+                        "stages are declared under pipeline: in crm.yaml")
+    fields: dict[str, Any] = dict(extra or {})
+    fields.update(
+        name=name, company=employer.id, person=contact.id if contact else None,
+        amount=parse_amount(amount) if amount is not None else None,
+        currency=(currency or process.currency).upper(), stage=stage_id,
+        probability=probability if probability is not None else chosen.probability,
+        close=parse_date(close, now).isoformat() if close else None,
+        owner=_owner(crm, owner), source=source, tags=_tags(tags))
+    validated(crm, "deal", {**fields, "id": "x", "created": stamp(now), "updated": stamp(now)})
+    if not force:
+        same = [d for d in crm.index.select("deal", company=employer.id)
+                if normalize_person(d.name) == normalize_person(name)]
+        if same:
+            raise _duplicate_error("deal", name, [Match(d.id, d.name, 100.0, "same title at "
+                                                        f"{employer.name}") for d in same])
+    base = slugify(f"{employer.id} {name}", KINDS["deal"].id_prefix)
+    fields["id"] = _unique_id(crm, "deal", base)
+    money = f"{fields['amount']:,} {fields['currency']}, " if fields["amount"] is not None else ""
+    return _commit_new(crm, "deal", fields, actor, now,
+                       f'Add deal "{name}" with "{employer.name}" ({money}{stage_id})')
+
+
+def _default_status(crm: Crm) -> str:
+    statuses = crm.process.statuses
+    return "lead" if "lead" in statuses else statuses[0]
+
+
+def _tags(tags: Sequence[str]) -> list[str]:
+    return _unique([t.strip() for tag in tags for t in tag.split(",") if t.strip()])
+
+
+def _unique(items: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(items))
+
+
+# --- read ----------------------------------------------------------------------------------
+
+def show(crm: Crm, ref: str, kinds: Sequence[str] = tuple(KINDS)) -> Shown:
+    record = resolve(crm, ref, kinds)
+    index = crm.index
+    if record.kind == "company":
+        return Shown(record, None, index.select("person", company=record.id),
+                     index.select("deal", company=record.id))
+    company = index.get("company", record.get("company")) if record.get("company") else None
+    if record.kind == "person":
+        deals = [d for d in index.select("deal", company=record.get("company"))
+                 if d.get("person") == record.id]
+        return Shown(record, company, (), deals)
+    people = [p for p in (index.get("person", record.get("person")),) if p]
+    return Shown(record, company, people, ())
+
+
+def list_records(crm: Crm, kind: str, *, status: str | None = None, stage: str | None = None,
+                 owner: str | None = None, tag: str | None = None,
+                 company: str | None = None) -> list[Record]:
+    process = crm.process
+    if status is not None and status not in process.statuses:
+        raise UserError(f"unknown status {status!r} (statuses: {', '.join(process.statuses)})")
+    if stage is not None and process.stage(stage) is None:
+        raise UserError(f"unknown stage {stage!r} (stages: {', '.join(process.stage_ids)})")
+    company_id = resolve(crm, company, ["company"]).id if company else None
+    return crm.index.select(kind, status=status, stage=stage, owner=owner, tag=tag,
+                            company=company_id)
+
+
+def builtin_fields(kind: str) -> list[str]:
+    return list(load_schema(f"{kind}.schema.json")["properties"])

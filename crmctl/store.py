@@ -1,0 +1,111 @@
+"""The CRM folder: finding it, where each record lives, reading record files."""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from crmctl import yamlio
+from crmctl.errors import DataError, NotFound, UserError
+from crmctl.gitops import Git
+from crmctl.model import KIND_BY_FOLDER, KINDS, Process, Record
+from crmctl.process import PROCESS_FILE, load_process
+from crmctl.schemas import coerce, record_schema
+
+if TYPE_CHECKING:
+    from crmctl.index import Index
+
+RECORD_FOLDERS = tuple(kind.plural for kind in KINDS.values())
+STATE_DIR = ".crmctl"  # machine-local, ignored by git: the index lives here
+
+
+def find_root(explicit: str | None = None, cwd: Path | None = None) -> Path:
+    """--dir, else $CRMCTL_DIR, else the nearest folder at or above ``cwd`` with crm.yaml."""
+    chosen = explicit or os.environ.get("CRMCTL_DIR")
+    if chosen:
+        root = Path(chosen).expanduser().resolve()
+        if not (root / PROCESS_FILE).is_file():
+            raise NotFound(f"{root} is not a CRM folder (it has no {PROCESS_FILE})",
+                           f"create one with: crmctl init {chosen}")
+        return root
+    here = (cwd or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / PROCESS_FILE).is_file():
+            return folder
+    raise NotFound("no CRM folder here or above (no crm.yaml found)",
+                   "create one with: crmctl init, or pass --dir PATH or set $CRMCTL_DIR")
+
+
+def shard(record_id: str) -> str:
+    """Two-letter subfolder: keeps every folder small, so a commit writes little tree data."""
+    return (record_id + "_")[:2]
+
+
+def record_path(kind: str, record_id: str) -> str:
+    return f"{KINDS[kind].plural}/{shard(record_id)}/{record_id}.yaml"
+
+
+def kind_of_path(path: str) -> str | None:
+    parts = path.split("/")
+    if len(parts) == 3 and parts[2].endswith(".yaml") and parts[0] in KIND_BY_FOLDER:
+        return KIND_BY_FOLDER[parts[0]].name
+    return None
+
+
+class Crm:
+    """An open CRM folder: its process, its git repository and its read index."""
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+        self.git = Git(self.root)
+
+    @classmethod
+    def find(cls, explicit: str | None = None) -> "Crm":
+        return cls(find_root(explicit))
+
+    @cached_property
+    def process(self) -> Process:
+        return load_process(self.root)
+
+    @cached_property
+    def index(self) -> "Index":
+        from crmctl.index import Index
+
+        return Index(self)
+
+    @cached_property
+    def state_dir(self) -> Path:
+        path = self.root / STATE_DIR
+        path.mkdir(exist_ok=True)
+        return path
+
+    def parse(self, path: str, text: str | bytes) -> Record:
+        """A record from its file text, typed by the schema; DataError on broken YAML."""
+        kind = kind_of_path(path)
+        if kind is None:
+            raise DataError("not a record file (records live in companies/, people/, deals/"
+                            " as <shard>/<id>.yaml)", path)
+        document = yamlio.load(text, path)
+        typed = coerce(document, record_schema(kind, self.process))
+        return Record(kind, typed, path, document.lines)
+
+    def read_path(self, path: str) -> Record | None:
+        """The record in the work-tree file ``path``, or None if there is none."""
+        try:
+            data = (self.root / path).read_bytes()
+        except FileNotFoundError:
+            return None
+        return self.parse(path, data)
+
+    def read(self, kind: str, record_id: str) -> Record | None:
+        return self.read_path(record_path(kind, record_id))
+
+    def user_or_error(self, user_id: str) -> str:
+        """A user id declared in crm.yaml; the error lists the declared ones."""
+        if self.process.user(user_id):
+            return user_id
+        known = ", ".join(self.process.user_ids) or "none are declared"
+        raise UserError(f"unknown user {user_id!r} (users in crm.yaml: {known})",
+                        "declare users under users: in crm.yaml")
