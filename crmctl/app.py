@@ -6,7 +6,7 @@ import sys
 from typing import Annotated, Any, Optional
 
 import typer
-from typer._click import exceptions as click  # Typer 0.28 vendors click
+from typer._click.exceptions import ClickException, UsageError  # Typer 0.28 vendors click
 from typer.core import TyperGroup
 
 from crmctl import __version__
@@ -25,13 +25,13 @@ class CrmGroup(TyperGroup):
                                   complete_var=complete_var, standalone_mode=False, **extra)
         except CrmError as exc:
             _fail(f"crmctl: error: {exc}", exc.exit_code)
-        except click.UsageError as exc:
+        except UsageError as exc:
             command = exc.ctx.command_path if exc.ctx else "crmctl"
             _fail(f"{command}: error: {exc.format_message()} (see '{command} --help')",
                   EXIT_USAGE)
-        except click.ClickException as exc:
+        except ClickException as exc:
             _fail(f"crmctl: error: {exc.format_message()}", exc.exit_code)
-        except click.Abort:
+        except typer.Abort:
             _fail("crmctl: aborted", 130)
         code = result if isinstance(result, int) else 0
         if standalone_mode:

@@ -30,6 +30,7 @@ CREATE TABLE IF NOT EXISTS names(path TEXT, kind TEXT, id TEXT, name TEXT, folde
     norm TEXT);
 CREATE INDEX IF NOT EXISTS names_path ON names(path);
 CREATE INDEX IF NOT EXISTS names_folded ON names(folded);
+CREATE INDEX IF NOT EXISTS names_norm ON names(norm);
 CREATE TABLE IF NOT EXISTS contacts(path TEXT, kind TEXT, id TEXT, type TEXT, value TEXT);
 CREATE INDEX IF NOT EXISTS contacts_value ON contacts(type, value);
 CREATE INDEX IF NOT EXISTS contacts_path ON contacts(path);
@@ -221,6 +222,16 @@ class Index:
         return self.db.execute(
             f"SELECT DISTINCT kind, id, name FROM names WHERE folded=? AND kind IN ({marks})",
             (folded, *kinds)).fetchall()
+
+    def by_normalized_name(self, text: str, kinds: Iterable[str]) -> list[tuple[str, str, str]]:
+        """Records whose name or alias normalises like ``text`` (legal suffixes set aside)."""
+        self.refresh()
+        found = []
+        for kind in kinds:
+            found += self.db.execute(
+                "SELECT DISTINCT kind, id, name FROM names WHERE norm=? AND kind=?",
+                (normalize(kind, text), kind)).fetchall()
+        return found
 
     def by_contact(self, kind: str, type_: str, value: str) -> list[tuple[str, str]]:
         self.refresh()

@@ -72,8 +72,9 @@ def table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str],
 
 
 def write_rows(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], fmt: str,
-               out: TextIO = sys.stdout, *, empty: str = "Nothing to show.",
+               out: TextIO | None = None, *, empty: str = "Nothing to show.",
                headers: Sequence[str] | None = None, numeric: Iterable[str] = ()) -> None:
+    out = out or sys.stdout
     if fmt == "json":
         out.write(json.dumps([plain(dict(r)) for r in rows], indent=2, ensure_ascii=False) + "\n")
     elif fmt == "csv":
@@ -89,10 +90,12 @@ def write_rows(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], fmt: s
         out.write(table(rows, columns, headers, numeric) + "\n")
 
 
-def write_ids(ids: Iterable[str], out: TextIO = sys.stdout) -> None:
+def write_ids(ids: Iterable[str], out: TextIO | None = None) -> None:
+    out = out or sys.stdout
     for record_id in ids:
         out.write(record_id + "\n")
 
 
-def write_json(document: Any, out: TextIO = sys.stdout) -> None:
+def write_json(document: Any, out: TextIO | None = None) -> None:
+    out = out or sys.stdout
     out.write(json.dumps(plain(document), indent=2, ensure_ascii=False) + "\n")

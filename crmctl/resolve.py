@@ -37,14 +37,17 @@ def resolve(crm: Crm, ref: str, kinds: Sequence[str] = ALL_KINDS) -> Record:
         if len(found) > 1:
             raise Ambiguous(f"{text!r} is the id of a {' and a '.join(found)}",
                             "name the kind, e.g. crmctl show " + found[0] + f" {text}")
-    exact = index.by_folded_name(" ".join(fold(text).split()), kinds)
-    distinct = {(kind, rid) for kind, rid, _ in exact}
-    if len(distinct) == 1:
-        kind, rid = distinct.pop()
-        return _get(crm, kind, rid)
-    if len(distinct) > 1:
-        listed = "; ".join(f"{name} ({kind} {rid})" for kind, rid, name in sorted(exact))
-        raise Ambiguous(f"{text!r} names more than one record: {listed}", "use the id")
+    # Exact before normalised before fuzzy: "Acme Products Inc" is exactly one record even
+    # when "Acme Paper Products" scores high too.
+    for exact in (index.by_folded_name(" ".join(fold(text).split()), kinds),
+                  index.by_normalized_name(text, kinds)):
+        distinct = {(kind, rid) for kind, rid, _ in exact}
+        if len(distinct) == 1:
+            kind, rid = distinct.pop()
+            return _get(crm, kind, rid)
+        if len(distinct) > 1:
+            listed = "; ".join(f"{name} ({kind} {rid})" for kind, rid, name in sorted(exact))
+            raise Ambiguous(f"{text!r} names more than one record: {listed}", "use the id")
     return _fuzzy(crm, text, kinds)
 
 

@@ -209,7 +209,7 @@ def show(
     shown = show_record(crm, record)
     rec = shown.record
     if fmt == Format.json:
-        write_json({rec.kind: dict(rec.data),
+        write_json({"kind": rec.kind, "record": dict(rec.data),
                     "company": dict(shown.company.data) if shown.company else None,
                     "people": [dict(p.data) for p in shown.people],
                     "deals": [dict(d.data) for d in shown.deals]})

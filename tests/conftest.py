@@ -1,0 +1,104 @@
+"""Fixtures: a real git CRM in a temporary folder, driven through the real CLI.
+
+Tests read like a page of the manual: the commands a user types, then what they see.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import pytest
+from typer.testing import CliRunner
+
+from crmctl.app import app
+
+USER_NAME = "Sam Seller"
+USER_EMAIL = "sam@example.com"
+
+
+@pytest.fixture(autouse=True)
+def git_identity(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A real global git config of the test's own: the person acting, and nothing else."""
+    home = tmp_path_factory.mktemp("home")
+    config = home / ".gitconfig"
+    config.write_text(f"[user]\n\tname = {USER_NAME}\n\temail = {USER_EMAIL}\n"
+                      "[init]\n\tdefaultBranch = trunk\n")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(config))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    for name in ("CRMCTL_DIR", "CRMCTL_USER", "NO_COLOR", "CRMCTL_LOCK_TIMEOUT"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@dataclass
+class Cli:
+    """``cli("add", "company", "Acme")`` runs crmctl in the CRM folder like a user would."""
+
+    root: Path
+    runner: CliRunner
+
+    def __call__(self, *args: str, input: str | None = None, env: dict | None = None):
+        return self.runner.invoke(app, list(args), input=input, env=env, catch_exceptions=False)
+
+    def ok(self, *args: str, **kwargs):
+        result = self(*args, **kwargs)
+        assert result.exit_code == 0, (result.stdout, result.stderr)
+        return result
+
+    def fails(self, code: int, *args: str, **kwargs):
+        """Run a command that must fail with ``code`` and one line on stderr, changing nothing."""
+        before_head = git(self.root, "rev-parse", "HEAD")
+        before_status = git(self.root, "status", "--porcelain", "--untracked-files=all")
+        result = self(*args, **kwargs)
+        assert result.exit_code == code, (result.exit_code, result.stdout, result.stderr)
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+        assert "Traceback" not in result.stderr
+        assert git(self.root, "rev-parse", "HEAD") == before_head, "a failed command committed"
+        assert git(self.root, "status", "--porcelain", "--untracked-files=all") == before_status
+        return result
+
+
+def git(root: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=root, check=True, capture_output=True,
+                          text=True).stdout.strip()
+
+
+def crmctl(*args: str, cwd: Path, env: dict | None = None, input: str | None = None,
+           check: bool = False) -> subprocess.CompletedProcess:
+    """crmctl as a separate process, the way a shell or cron runs it."""
+    return subprocess.run([sys.executable, "-m", "crmctl", *args], cwd=cwd, input=input,
+                          capture_output=True, text=True, env={**os.environ, **(env or {})},
+                          check=check)
+
+
+@pytest.fixture
+def crm_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    root = tmp_path / "crm"
+    result = CliRunner().invoke(app, ["init", str(root)], catch_exceptions=False)
+    assert result.exit_code == 0, result.stderr
+    monkeypatch.chdir(root)
+    return root
+
+
+@pytest.fixture
+def cli(crm_root: Path) -> Cli:
+    return Cli(crm_root, CliRunner())
+
+
+@pytest.fixture
+def read_file(crm_root: Path) -> Callable[[str], str]:
+    return lambda rel: (crm_root / rel).read_text(encoding="utf-8")
+
+
+def add_users(root: Path, *users: tuple[str, str, str]) -> None:
+    """Declare users in crm.yaml by hand, as a team lead would, and commit it."""
+    text = (root / "crm.yaml").read_text()
+    block = "users:\n" + "".join(f"  - id: {uid}\n    name: {name}\n    email: {email}\n"
+                                 for uid, name, email in users)
+    (root / "crm.yaml").write_text(text.replace("users: []\n", block))
+    git(root, "commit", "-qam", "Declare the team")

@@ -1,0 +1,64 @@
+"""The duplicate guard: add refuses a likely duplicate, names it, and suggests --force."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.mark.parametrize("spelling", ["Acme Products, Inc.", "Acme Products, Inc",
+                                      "Acme Products, Incorporated", "ACME PRODUCTS LLC",
+                                      "acme products", "The Acme Products Co."])
+def test_acme_spellings_are_refused_as_the_existing_company(cli, spelling: str) -> None:
+    cli.ok("add", "company", "Acme Products")
+    result = cli.fails(5, "add", "company", spelling)
+    assert f"company {spelling!r} looks like an existing company: Acme Products (acme-products" \
+        in result.stderr
+    assert "% similar" in result.stderr and "--force" in result.stderr
+
+
+def test_force_adds_it_anyway(cli) -> None:
+    cli.ok("add", "company", "Acme Products")
+    result = cli.ok("add", "company", "Acme Products, Inc.", "--force")
+    assert result.stdout.endswith("as acme-products-2\n")
+
+
+@pytest.mark.parametrize("existing,new", [("Acme Products", "Acme Paper Products"),
+                                          ("General Motors", "General Mills"),
+                                          ("Acme Products", "Apex Products")])
+def test_different_companies_with_similar_names_are_allowed(cli, existing: str, new: str) -> None:
+    cli.ok("add", "company", existing)
+    cli.ok("add", "company", new)
+
+
+def test_same_domain_is_a_duplicate(cli) -> None:
+    cli.ok("add", "company", "Initech", "--domain", "initech.com")
+    result = cli.fails(5, "add", "company", "Initech Software Systems", "--domain",
+                       "www.INITECH.com")
+    assert "same domain initech.com" in result.stderr
+
+
+def test_person_with_the_same_email_anywhere_is_a_duplicate(cli) -> None:
+    cli.ok("add", "company", "Initech")
+    cli.ok("add", "company", "Globex")
+    cli.ok("add", "person", "Peter Gibbons", "--company", "Initech", "--email", "peter@initech.com")
+    result = cli.fails(5, "add", "person", "P. Gibbons", "--company", "Globex", "--email",
+                       "Peter@Initech.com")
+    assert "same email peter@initech.com" in result.stderr
+
+
+def test_similar_person_name_in_the_same_company_is_a_duplicate(cli) -> None:
+    cli.ok("add", "company", "Initech")
+    cli.ok("add", "company", "Globex")
+    cli.ok("add", "person", "Peter Gibbons", "--company", "Initech")
+    result = cli.fails(5, "add", "person", "peter  gibbons", "--company", "initech")
+    assert "Peter Gibbons (peter-gibbons" in result.stderr
+    # The same name at another company is another person.
+    assert cli.ok("add", "person", "Peter Gibbons", "--company", "Globex").stdout.endswith(
+        "as peter-gibbons-2\n")
+
+
+def test_same_deal_title_at_the_same_company_is_a_duplicate(cli) -> None:
+    cli.ok("add", "company", "Initech")
+    cli.ok("add", "deal", "Printer Renewal", "--company", "Initech")
+    assert "same title at Initech" in cli.fails(
+        5, "add", "deal", "printer renewal", "--company", "Initech").stderr

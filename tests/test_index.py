@@ -1,0 +1,295 @@
+"""The read index always shows the files' truth.
+
+Reads go through a SQLite cache under ``.crmctl/`` (ignored by git), keyed by the commit it
+reflects and brought up to date from ``git diff`` plus the uncommitted edits in the work tree.
+Whatever happens to the files — hand edits, new or deleted files, a teammate's pull, a reset, a
+deleted cache — the very next command shows what the files say, with no rebuild step.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+from conftest import crmctl, git
+
+ACME = "companies/ac/acme-products.yaml"
+GLOBEX = "companies/gl/globex.yaml"
+
+
+def company_yaml(record_id: str, name: str, *, domain: str | None = None) -> str:
+    """A company file as a person would type it by hand (same shape crmctl writes)."""
+    lines = [f"id: {record_id}", f"name: {name}"]
+    if domain:
+        lines.append(f"domain: {domain}")
+    lines += ["status: lead", "created: '2026-01-05T09:00:00+00:00'",
+              "updated: '2026-01-05T09:00:00+00:00'"]
+    return "\n".join(lines) + "\n"
+
+
+def status(root: Path) -> str:
+    return git(root, "status", "--porcelain", "--untracked-files=all")
+
+
+def list_ids(cli, what: str = "companies") -> list[str]:
+    return cli.ok("list", what, "--quiet").stdout.split()
+
+
+def seed(cli) -> None:
+    cli.ok("add", "company", "Acme Products, Inc.", "--domain", "acme.com")
+    cli.ok("add", "company", "Globex", "--domain", "globex.com")
+    cli.ok("add", "person", "Ada Lovelace", "--company", "Acme Products",
+           "--email", "ada@acme.com", "--title", "CTO")
+    cli.ok("add", "deal", "Renewal 2027", "--company", "acme-products", "--person",
+           "Ada Lovelace", "--amount", "12000")
+
+
+# --- (a) the index is disposable ------------------------------------------------------------
+
+VIEWS = [("list", "companies"), ("list", "people"), ("list", "deals"),
+         ("list", "companies", "--format", "json"), ("list", "deals", "--format", "csv"),
+         ("show", "Acme Products"), ("show", "ada lovelace"), ("show", "Renewal 2027"),
+         ("show", "globex", "--format", "json")]
+
+
+def test_deleting_the_index_changes_no_output(cli, crm_root):
+    seed(cli)
+    before = {view: cli.ok(*view).stdout for view in VIEWS}
+    assert (crm_root / ".crmctl" / "index.sqlite").is_file()
+    assert "Acme Products, Inc." in before[("list", "companies")]
+    assert "Ada Lovelace" in before[("show", "Acme Products")]
+
+    shutil.rmtree(crm_root / ".crmctl")
+
+    after = {view: cli.ok(*view).stdout for view in VIEWS}
+    assert after == before
+    assert (crm_root / ".crmctl" / "index.sqlite").is_file(), "the index is rebuilt on read"
+
+
+def test_deleting_the_index_keeps_uncommitted_hand_edits_visible(cli, crm_root):
+    seed(cli)
+    (crm_root / ACME).write_text(company_yaml("acme-products", "Acme Rockets", domain="acme.com"))
+    cli.ok("list", "companies")
+    shutil.rmtree(crm_root / ".crmctl")
+
+    listed = cli.ok("list", "companies").stdout
+    assert "Acme Rockets" in listed
+    assert "Acme Products, Inc." not in listed
+
+
+def test_the_index_is_never_committed(cli, crm_root):
+    seed(cli)
+    shutil.rmtree(crm_root / ".crmctl")
+    cli.ok("list", "companies")
+    cli.ok("add", "company", "Initech")
+    assert (crm_root / ".crmctl").is_dir()
+
+    assert status(crm_root) == ""
+    tracked = git(crm_root, "ls-files").splitlines()
+    assert tracked and not [p for p in tracked if p.startswith(".crmctl")]
+    ever_committed = git(crm_root, "log", "--all", "--name-only", "--format=").splitlines()
+    assert not [p for p in ever_committed if ".crmctl/" in p]
+    # git itself says the folder is ignored, so `git add -A` cannot pick it up either.
+    assert ".crmctl" not in git(crm_root, "add", "-A", "--dry-run")
+
+
+# --- (b) uncommitted hand edits ---------------------------------------------------------------
+
+def test_a_hand_edited_name_is_seen_at_once_and_reverting_brings_the_old_name_back(cli, crm_root):
+    seed(cli)
+    assert "Acme Products, Inc." in cli.ok("list", "companies").stdout  # index now at HEAD
+    original = (crm_root / ACME).read_text()
+
+    (crm_root / ACME).write_text(original.replace("name: Acme Products, Inc.",
+                                                  "name: Zenith Works"))
+
+    listed = cli.ok("list", "companies").stdout
+    assert "Zenith Works" in listed
+    assert "Acme Products" not in listed
+    shown = cli.ok("show", "Zenith Works").stdout
+    assert shown.splitlines()[0] == "Zenith Works  (company acme-products)"
+    assert "Ada Lovelace" in shown
+    cli.fails(3, "show", "Acme Products")
+    # The person's company column still points at the same record, now under its new name.
+    assert "Zenith Works (acme-products)" in cli.ok("show", "Ada Lovelace").stdout
+
+    git(crm_root, "checkout", "--", ACME)
+    assert status(crm_root) == ""
+
+    listed = cli.ok("list", "companies").stdout
+    assert "Acme Products, Inc." in listed
+    assert "Zenith Works" not in listed
+    assert cli.ok("show", "Acme Products").stdout.splitlines()[0] == \
+        "Acme Products, Inc.  (company acme-products)"
+    cli.fails(3, "show", "Zenith Works")
+
+
+def test_a_hand_edit_committed_by_hand_stays_visible(cli, crm_root):
+    seed(cli)
+    cli.ok("list", "companies")
+    text = (crm_root / ACME).read_text().replace("name: Acme Products, Inc.", "name: Zenith Works")
+    (crm_root / ACME).write_text(text)
+    assert "Zenith Works" in cli.ok("list", "companies").stdout
+    git(crm_root, "commit", "-qam", "Rename Acme by hand")
+
+    assert "Zenith Works" in cli.ok("list", "companies").stdout
+    assert cli.ok("show", "Zenith Works").stdout.startswith("Zenith Works  (company acme-products)")
+
+
+# --- (c) files created or deleted by hand ---------------------------------------------------
+
+def test_a_hand_created_record_file_appears(cli, crm_root):
+    seed(cli)
+    cli.ok("list", "companies")
+    new = crm_root / "companies" / "in" / "initech.yaml"
+    new.parent.mkdir(parents=True)
+    new.write_text(company_yaml("initech", "Initech", domain="initech.com"))
+    assert "?? companies/in/initech.yaml" in status(crm_root)
+
+    assert list_ids(cli) == ["acme-products", "globex", "initech"]
+    assert cli.ok("show", "Initech").stdout.startswith("Initech  (company initech)")
+    assert "initech.com" in cli.ok("list", "companies").stdout
+    # The new record is a real one: people can be added to it.
+    cli.ok("add", "person", "Peter Gibbons", "--company", "Initech")
+    assert "Peter Gibbons" in cli.ok("show", "initech").stdout
+
+
+def test_a_hand_deleted_record_file_disappears(cli, crm_root):
+    seed(cli)
+    assert "globex" in list_ids(cli)
+    (crm_root / GLOBEX).unlink()
+
+    assert list_ids(cli) == ["acme-products"]
+    cli.fails(3, "show", "globex")
+    cli.fails(3, "show", "Globex")
+
+    git(crm_root, "checkout", "--", GLOBEX)
+    assert list_ids(cli) == ["acme-products", "globex"]
+
+
+# --- (d) a teammate's commits arrive through git pull ----------------------------------------
+
+def test_a_teammates_company_is_seen_after_git_pull(cli, crm_root, tmp_path):
+    seed(cli)
+    assert list_ids(cli) == ["acme-products", "globex"]  # the index reflects the old HEAD
+    branch = git(crm_root, "symbolic-ref", "--short", "HEAD")
+    assert branch == "trunk"
+
+    teammate = tmp_path / "teammate"
+    subprocess.run(["git", "clone", "-q", str(crm_root), str(teammate)], check=True,
+                   capture_output=True)
+    git(teammate, "config", "user.name", "Tess Teammate")
+    git(teammate, "config", "user.email", "tess@example.com")
+    added = crmctl("add", "company", "Umbrella Corporation", "--domain", "umbrella.com",
+                   cwd=teammate)
+    assert added.returncode == 0, added.stderr
+    assert "umbrella" in added.stdout
+
+    pulled = subprocess.run(["git", "pull", "-q", "--no-rebase", str(teammate), branch],
+                            cwd=crm_root, capture_output=True, text=True)
+    assert pulled.returncode == 0, pulled.stderr
+    assert git(crm_root, "log", "-1", "--format=%an <%ae>") == "Tess Teammate <tess@example.com>"
+    assert status(crm_root) == ""
+
+    assert list_ids(cli) == ["acme-products", "globex", "umbrella"]
+    shown = cli.ok("show", "Umbrella")
+    assert shown.stdout.startswith("Umbrella Corporation  (company umbrella)")
+    assert "umbrella.com" in shown.stdout
+    # ...and the duplicate guard knows it too.
+    cli.fails(5, "add", "company", "Umbrella Corp.")
+
+
+def test_a_teammates_edit_and_delete_are_seen_after_git_pull(cli, crm_root, tmp_path):
+    seed(cli)
+    cli.ok("list", "companies")
+    branch = git(crm_root, "symbolic-ref", "--short", "HEAD")
+    teammate = tmp_path / "teammate"
+    subprocess.run(["git", "clone", "-q", str(crm_root), str(teammate)], check=True)
+    (teammate / ACME).write_text((teammate / ACME).read_text().replace(
+        "name: Acme Products, Inc.", "name: Acme Rockets"))
+    git(teammate, "rm", "-q", GLOBEX)
+    git(teammate, "commit", "-qam", "Rename Acme, drop Globex", "--no-verify")
+
+    git(crm_root, "pull", "-q", "--no-rebase", str(teammate), branch)
+
+    assert list_ids(cli) == ["acme-products"]
+    assert "Acme Rockets" in cli.ok("list", "companies").stdout
+    cli.fails(3, "show", "Globex")
+
+
+# --- (e) a broken file ------------------------------------------------------------------------
+
+def test_a_broken_file_is_left_out_with_one_warning_line(cli, crm_root):
+    seed(cli)
+    cli.ok("list", "companies")
+    (crm_root / ACME).write_text("id: acme-products\nname: [Acme Products, Inc.\nstatus: lead\n")
+
+    result = cli("list", "companies")
+    assert result.exit_code == 0, result.stderr
+    assert "Globex" in result.stdout
+    assert "acme" not in result.stdout.lower()
+    warning = result.stderr.strip().splitlines()
+    assert len(warning) == 1, result.stderr
+    assert ACME in warning[0]
+    assert "crmctl check" in warning[0]
+    assert "Traceback" not in result.stderr + result.stdout
+
+    # Other reads keep working, and check names the file and line.
+    assert cli.ok("show", "Globex").stdout.startswith("Globex  (company globex)")
+    checked = cli("check")
+    assert checked.exit_code == 1
+    assert ACME + ":" in checked.stdout
+
+    # Fixing the file brings the record back.
+    git(crm_root, "checkout", "--", ACME)
+    fixed = cli.ok("list", "companies")
+    assert "Acme Products, Inc." in fixed.stdout
+    assert fixed.stderr == ""
+
+
+def test_a_broken_file_in_a_separate_process_gives_no_traceback(cli, crm_root):
+    seed(cli)
+    (crm_root / GLOBEX).write_text("id: globex\nname: Globex\nname: Globex again\n\t- oops\n")
+
+    result = crmctl("list", "companies", cwd=crm_root)
+    assert result.returncode == 0, result.stderr
+    assert "Acme Products, Inc." in result.stdout
+    assert "Globex" not in result.stdout
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "crmctl check" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+# --- (f) history moving backwards -------------------------------------------------------------
+
+def test_git_reset_hard_removes_the_undone_record(cli, crm_root):
+    seed(cli)
+    cli.ok("add", "company", "Initech")
+    assert "initech" in list_ids(cli)  # the index now reflects the newer commit
+
+    git(crm_root, "reset", "-q", "--hard", "HEAD~1")
+
+    assert list_ids(cli) == ["acme-products", "globex"]
+    cli.fails(3, "show", "Initech")
+    # Adding it again gets its own id back: nothing of the undone record lingers.
+    assert cli.ok("add", "company", "Initech").stdout.strip() == 'Add company "Initech" as initech'
+
+
+def test_the_index_survives_its_commit_being_rewritten_and_pruned(cli, crm_root):
+    """The commit the index was built at can vanish (amend + gc); reads must still work."""
+    seed(cli)
+    cli.ok("add", "company", "Initech")
+    assert "initech" in list_ids(cli)
+
+    git(crm_root, "reset", "-q", "--hard", "HEAD~1")
+    (crm_root / GLOBEX).write_text(company_yaml("globex", "Globex Worldwide"))
+    git(crm_root, "commit", "-q", "--amend", "-am", "Rename Globex", "--no-verify")
+    git(crm_root, "reflog", "expire", "--expire=now", "--all")
+    git(crm_root, "gc", "-q", "--prune=now")
+
+    result = cli("list", "companies", "--quiet")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.split() == ["acme-products", "globex"]
+    assert "Globex Worldwide" in cli.ok("list", "companies").stdout
+
