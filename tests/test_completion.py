@@ -10,7 +10,7 @@ def complete(root, words: str) -> list[str]:
     proc = crmctl(cwd=root, env={"_CRMCTL_COMPLETE": "complete_bash", "COMP_WORDS": words,
                                  "COMP_CWORD": str(len(parts) - 1)})
     assert proc.returncode == 0, proc.stderr
-    return proc.stdout.splitlines()
+    return [line for line in proc.stdout.splitlines() if line]
 
 
 def test_commands_and_record_names_complete(cli) -> None:

@@ -27,7 +27,7 @@ def register(app: typer.Typer) -> None:
 
 def init(
     ctx: typer.Context,
-    path: Annotated[Optional[Path], typer.Argument(help="Folder for the CRM (default: --dir or here).")] = None,
+    path: Annotated[Optional[Path], typer.Argument(metavar="PATH", help="Folder for the CRM (default: --dir or here).")] = None,
 ) -> None:
     """Create a CRM folder: a git repository with crm.yaml, git settings and a first commit."""
     from crmctl.init import init_crm
@@ -58,7 +58,7 @@ def _report_added(added, quiet: bool) -> None:  # type: ignore[no-untyped-def]
 @add_app.command("company")
 def add_company(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="The company's name, as it should be shown.")],
+    name: Annotated[str, typer.Argument(metavar="NAME", help="The company's name, as it should be shown.")],
     domain: Annotated[Optional[str], typer.Option(help="Web domain, e.g. acme.com.")] = None,
     status: Annotated[Optional[str], typer.Option(help="Lifecycle status from crm.yaml (default lead).")] = None,
     owner: Annotated[Optional[str], typer.Option(help="The user who owns it.")] = None,
@@ -81,7 +81,7 @@ def add_company(
 @add_app.command("person")
 def add_person(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="The person's full name.")],
+    name: Annotated[str, typer.Argument(metavar="NAME", help="The person's full name.")],
     company: Annotated[str, typer.Option(help="The company they work at (name or id); it must exist.",
                                          autocompletion=complete_records(("company",)))],
     email: Annotated[Optional[list[str]], typer.Option(help="Email address (repeat for more).")] = None,
@@ -109,7 +109,7 @@ def add_person(
 @add_app.command("deal")
 def add_deal(
     ctx: typer.Context,
-    title: Annotated[str, typer.Argument(help="The deal's title, e.g. \"Renewal 2027\".")],
+    title: Annotated[str, typer.Argument(metavar="TITLE", help="The deal's title, e.g. \"Renewal 2027\".")],
     company: Annotated[str, typer.Option(help="The company the deal is with (name or id).",
                                          autocompletion=complete_records(("company",)))],
     person: Annotated[Optional[str], typer.Option(help="The contact person at that company.",
@@ -197,7 +197,7 @@ def _warn_broken(crm) -> None:  # type: ignore[no-untyped-def]
 
 def show(
     ctx: typer.Context,
-    record: Annotated[str, typer.Argument(help="A company, person or deal: id, name or a close spelling.",
+    record: Annotated[str, typer.Argument(metavar="RECORD", help="A company, person or deal: id, name or a close spelling.",
                                           autocompletion=complete_records(ANY_RECORD))],
     fmt: FormatOption = Format.table,
 ) -> None:
