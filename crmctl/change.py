@@ -106,6 +106,7 @@ class Change:
             self._journal.unlink(missing_ok=True)
             raise
         self._journal.unlink(missing_ok=True)
+        self.crm.forget_reads()
         return commit
 
     def _write_journal(self, originals: dict[str, bytes | None]) -> None:
@@ -125,6 +126,20 @@ def _restore(root: Path, originals: dict[str, bytes | None]) -> None:
             atomic_write(root / path, data)
         temp = (root / path).with_name(f".{Path(path).name}{TEMP_SUFFIX}")
         temp.unlink(missing_ok=True)
+
+
+def recover_if_needed(crm: Crm) -> bool:
+    """Before reading: if a killed write left a journal, take the lock and clean up after it."""
+    git_dir = crm.git.git_dir()
+    if not (git_dir / JOURNAL).exists():
+        return False
+    timeout = float(os.environ.get("CRMCTL_LOCK_TIMEOUT", DEFAULT_LOCK_TIMEOUT))
+    with RepoLock(git_dir / LOCK, timeout) as lock:
+        crm.git.pass_fds = (lock.fd,) if lock.fd is not None else ()
+        try:
+            return recover(crm, git_dir)
+        finally:
+            crm.git.pass_fds = ()
 
 
 def recover(crm: Crm, git_dir: Path) -> bool:
@@ -148,7 +163,7 @@ def recover(crm: Crm, git_dir: Path) -> bool:
     originals = {p: None if v is None else base64.b64decode(v)
                  for p, v in entry["files"].items()}
     head = crm.git.head()
-    committed = head is not None and head != entry["parent"] and not crm.git.dirty_paths(
+    committed = head is not None and head != entry["parent"] and crm.git.matches_head(
         list(originals))
     if not committed:
         _restore(crm.root, originals)

@@ -97,6 +97,17 @@ class Git:
                        "--no-renames", "--ignore-submodules", "--", *folders)
         return [entry[3:] for entry in out.decode("utf-8").split("\0") if len(entry) > 3]
 
+    def matches_head(self, paths: Sequence[str]) -> bool:
+        """True if each work-tree file is byte for byte what HEAD holds (absent if absent)."""
+        committed = dict((path, oid) for oid, path in self.tree_blobs("HEAD", paths))
+        present = [p for p in paths if (self.root / p).is_file()]
+        if set(present) != set(committed):
+            return False
+        if not present:
+            return True
+        on_disk = self.text("hash-object", "--no-filters", "--", *present).split()
+        return all(committed[p] == oid for p, oid in zip(present, on_disk))
+
     def tree_blobs(self, treeish: str, folders: Sequence[str]) -> list[tuple[str, str]]:
         """(blob id, path) of every file under ``folders`` in ``treeish``."""
         out = self.run("ls-tree", "-r", "-z", "--full-tree", treeish, "--", *folders)

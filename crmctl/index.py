@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any, Iterable, Iterator
 
 from crmctl.errors import DataError
+from crmctl.gitops import GitError
 from crmctl.model import Record
 from crmctl.names import fold, normalize_company, normalize_person
 from crmctl.schemas import coerce, record_schema
@@ -65,6 +66,9 @@ class Index:
             self._db = db
         return self._db
 
+    def mark_stale(self) -> None:
+        self._fresh = False
+
     def _meta(self, key: str) -> str | None:
         row = self.db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
         return row[0] if row else None
@@ -74,6 +78,9 @@ class Index:
         """Bring the index up to the files' truth: HEAD plus any uncommitted edits."""
         if self._fresh:
             return
+        from crmctl.change import recover_if_needed
+
+        recover_if_needed(self.crm)
         git = self.crm.git
         head = git.head()
         dirty = git.dirty_paths(RECORD_FOLDERS) if head else []
@@ -83,8 +90,14 @@ class Index:
             indexed = self._meta("head")
             if self._meta("version") != SCHEMA_VERSION or (indexed and head is None):
                 indexed = None
-                for table in ("records", "names", "contacts", "worktree", "meta"):
-                    db.execute(f"DELETE FROM {table}")
+                self._clear()
+            changed = None
+            if head and indexed and indexed != head:
+                try:
+                    changed = git.changed_between(indexed, head, RECORD_FOLDERS)
+                except GitError:  # the indexed commit was rewritten away and pruned
+                    indexed = None
+                    self._clear()
             if head is None:
                 self._rebuild_from_disk()
             elif indexed is None:
@@ -92,12 +105,12 @@ class Index:
                          if kind_of_path(path)]
                 texts = git.read_blobs(oid for oid, _ in blobs)
                 self._store_many((path, text) for (_, path), text in zip(blobs, texts))
-            elif indexed != head:
-                self._reload(git.changed_between(indexed, head, RECORD_FOLDERS))
+            elif changed is not None:
+                self._reload(changed)
             previously = [row[0] for row in db.execute("SELECT path FROM worktree")]
             self._reload(set(dirty) | set(previously))
             db.execute("DELETE FROM worktree")
-            db.executemany("INSERT INTO worktree(path) VALUES (?)", [(p,) for p in dirty])
+            db.executemany("INSERT INTO worktree(path) VALUES (?)", [(p,) for p in set(dirty)])
             db.executemany("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)",
                            [("head", head or ""), ("version", SCHEMA_VERSION)])
             db.execute("COMMIT")
@@ -105,6 +118,10 @@ class Index:
             db.execute("ROLLBACK")
             raise
         self._fresh = True
+
+    def _clear(self) -> None:
+        for table in ("records", "names", "contacts", "worktree", "meta"):
+            self.db.execute(f"DELETE FROM {table}")
 
     def _rebuild_from_disk(self) -> None:
         paths = []

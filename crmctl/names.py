@@ -29,7 +29,10 @@ MAX_ID_LENGTH = 64
 
 def fold(text: str) -> str:
     """Case- and accent-insensitive form: 'Société Générale' -> 'societe generale'."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    # Decompose before and after case-folding: compatibility forms such as "™" only become
+    # letters ("TM") when decomposed, and must then be folded too.
+    decomposed = unicodedata.normalize(
+        "NFKD", unicodedata.normalize("NFKD", text).casefold())
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 from crmctl import yamlio
 from crmctl.errors import DataError
 from crmctl.model import ActivityType, Process, Stage, User
-from crmctl.schemas import Validator, coerce, load_schema
+from crmctl.schemas import Validator, coerce, load_schema, schema_dir
 
 PROCESS_FILE = "crm.yaml"
+STATE_DIR = ".crmctl"  # machine-local, ignored by git
 
 
 def load_process(root: Path) -> Process:
@@ -20,10 +22,21 @@ def load_process(root: Path) -> Process:
     except FileNotFoundError:
         raise DataError("crm.yaml is missing", PROCESS_FILE,
                         hint="restore it from git: git checkout -- crm.yaml") from None
-    problems = process_problems(text)
-    if problems:
-        line, message = problems[0]
-        raise DataError(message, PROCESS_FILE, line, hint="fix crm.yaml, then run crmctl check")
+    # Validating costs a jsonschema import (~50-90 ms) on every command; remember the digest
+    # of the last text that passed, in the machine-local state folder.
+    schema_bytes = (schema_dir() / "crm.schema.json").read_bytes()
+    digest = hashlib.sha1(schema_bytes + b"\0" + text.encode("utf-8")).hexdigest()
+    stamp = root / STATE_DIR / "process-valid"
+    if not (stamp.is_file() and stamp.read_text() == digest):
+        problems = process_problems(text)
+        if problems:
+            line, message = problems[0]
+            raise DataError(message, PROCESS_FILE, line, hint="fix crm.yaml, then run crmctl check")
+        try:
+            stamp.parent.mkdir(exist_ok=True)
+            stamp.write_text(digest)
+        except OSError:  # a read-only CRM still works, just without the shortcut
+            pass
     return _build(coerce(yamlio.load(text, PROCESS_FILE), load_schema("crm.schema.json")))
 
 

@@ -71,6 +71,11 @@ def validated(crm: Crm, kind: str, fields: Mapping[str, Any]) -> dict[str, Any]:
     return typed
 
 
+def _precheck(crm: Crm, kind: str, fields: Mapping[str, Any], now: datetime) -> None:
+    """Validate what the user typed before any lookup, lock or write."""
+    validated(crm, kind, {**fields, "id": "x", "created": stamp(now), "updated": stamp(now)})
+
+
 def _unique_id(crm: Crm, kind: str, base: str) -> str:
     """``base``, or ``base-2``, ``base-3``...: the first free one, in the index and on disk."""
     candidate, n = base, 1
@@ -87,17 +92,13 @@ def _duplicate_error(kind: str, name: str, matches: Sequence[Match]) -> Conflict
                     "use the existing one, or add --force to add it anyway")
 
 
-def _commit_new(crm: Crm, kind: str, fields: dict[str, Any], actor: Actor, now: datetime,
-                message: str) -> Added:
-    fields["created"] = fields["updated"] = stamp(now)
-    data = validated(crm, kind, fields)
+def _write_new(change: Change, kind: str, fields: dict[str, Any], message: str) -> Added:
+    """Write a new record and commit it; the caller holds ``change`` (the CRM lock)."""
+    fields["created"] = fields["updated"] = stamp(change.now)
+    data = validated(change.crm, kind, fields)
     path = record_path(kind, data["id"])
-    with Change(crm, actor.identity, now) as change:
-        # Checked again under the lock: a concurrent add may have taken the id meanwhile.
-        if (crm.root / path).exists():
-            raise Conflict(f"{path} already exists", "run the command again")
-        change.write(path, yamlio.dump(data))
-        commit = change.commit(message)
+    change.write(path, yamlio.dump(data))
+    commit = change.commit(message)
     return Added(Record(kind, data, path), commit, message)
 
 
@@ -136,15 +137,18 @@ def add_company(crm: Crm, name: str, *, actor: Actor, now: datetime, domain: str
     fields: dict[str, Any] = dict(extra or {})
     fields.update(name=name, domain=domain, status=status or _default_status(crm),
                   owner=_owner(crm, owner), source=source, tags=_tags(tags))
-    validated(crm, "company", {**fields, "id": "x", "created": stamp(now), "updated": stamp(now)})
-    if not force:
-        matches = similar_companies(crm, name, domain)
-        if matches:
-            raise _duplicate_error("company", name, matches)
-    # The id leaves out legal suffixes: "Acme Products, Inc." is acme-products.
-    fields["id"] = _unique_id(crm, "company",
-                              slugify(normalize_company(name), KINDS["company"].id_prefix))
-    return _commit_new(crm, "company", fields, actor, now, f'Add company "{name}"')
+    _precheck(crm, "company", fields, now)
+    # Lookups, the duplicate guard and the choice of id happen under the lock, so two
+    # concurrent adds of one name cannot both pass the guard.
+    with Change(crm, actor.identity, now) as change:
+        if not force:
+            matches = similar_companies(crm, name, domain)
+            if matches:
+                raise _duplicate_error("company", name, matches)
+        # The id leaves out legal suffixes: "Acme Products, Inc." is acme-products.
+        fields["id"] = _unique_id(crm, "company",
+                                  slugify(normalize_company(name), KINDS["company"].id_prefix))
+        return _write_new(change, "company", fields, f'Add company "{name}"')
 
 
 def add_person(crm: Crm, name: str, *, company: str, actor: Actor, now: datetime,
@@ -153,21 +157,22 @@ def add_person(crm: Crm, name: str, *, company: str, actor: Actor, now: datetime
                tags: Sequence[str] = (), extra: Mapping[str, str] | None = None,
                force: bool = False) -> Added:
     name = check_name(name, "person's name")
-    employer = resolve(crm, company, ["company"])
     emails = _unique([e.strip().lower() for e in emails if e.strip()])
     fields: dict[str, Any] = dict(extra or {})
-    fields.update(name=name, company=employer.id, title=title, emails=emails,
+    fields.update(name=name, title=title, emails=emails,
                   phones=_unique([p.strip() for p in phones if p.strip()]),
                   status=status or _default_status(crm), owner=_owner(crm, owner), source=source,
                   tags=_tags(tags))
-    validated(crm, "person", {**fields, "id": "x", "created": stamp(now), "updated": stamp(now)})
-    if not force:
-        matches = similar_people(crm, name, employer.id, emails)
-        if matches:
-            raise _duplicate_error("person", name, matches)
-    fields["id"] = _unique_id(crm, "person", slugify(name, KINDS["person"].id_prefix))
-    return _commit_new(crm, "person", fields, actor, now,
-                       f'Add person "{name}" at "{employer.name}"')
+    _precheck(crm, "person", {**fields, "company": "x"}, now)
+    with Change(crm, actor.identity, now) as change:
+        employer = resolve(crm, company, ["company"])
+        fields["company"] = employer.id
+        if not force:
+            matches = similar_people(crm, name, employer.id, emails)
+            if matches:
+                raise _duplicate_error("person", name, matches)
+        fields["id"] = _unique_id(crm, "person", slugify(name, KINDS["person"].id_prefix))
+        return _write_new(change, "person", fields, f'Add person "{name}" at "{employer.name}"')
 
 
 def add_deal(crm: Crm, name: str, *, company: str, actor: Actor, now: datetime,
@@ -176,13 +181,6 @@ def add_deal(crm: Crm, name: str, *, company: str, actor: Actor, now: datetime,
              owner: str | None = None, source: str | None = None, tags: Sequence[str] = (),
              extra: Mapping[str, str] | None = None, force: bool = False) -> Added:
     name = check_name(name, "deal title")
-    employer = resolve(crm, company, ["company"])
-    contact = None
-    if person:
-        contact = resolve(crm, person, ["person"])
-        if contact.get("company") != employer.id:
-            raise UserError(f"{contact.name} ({contact.id}) works at {contact.get('company')}, "
-                            f"not at {employer.name}", "name a person of the deal's company")
     process = crm.process
     stage_id = stage or next(s.id for s in process.stages if not s.closed)
     chosen = process.stage(stage_id)
@@ -191,24 +189,34 @@ def add_deal(crm: Crm, name: str, *, company: str, actor: Actor, now: datetime,
                         "stages are declared under pipeline: in crm.yaml")
     fields: dict[str, Any] = dict(extra or {})
     fields.update(
-        name=name, company=employer.id, person=contact.id if contact else None,
-        amount=parse_amount(amount) if amount is not None else None,
+        name=name, amount=parse_amount(amount) if amount is not None else None,
         currency=(currency or process.currency).upper(), stage=stage_id,
         probability=probability if probability is not None else chosen.probability,
         close=parse_date(close, now).isoformat() if close else None,
         owner=_owner(crm, owner), source=source, tags=_tags(tags))
-    validated(crm, "deal", {**fields, "id": "x", "created": stamp(now), "updated": stamp(now)})
-    if not force:
-        same = [d for d in crm.index.select("deal", company=employer.id)
-                if normalize_person(d.name) == normalize_person(name)]
-        if same:
-            raise _duplicate_error("deal", name, [Match(d.id, d.name, 100.0, "same title at "
-                                                        f"{employer.name}") for d in same])
-    base = slugify(f"{employer.id} {name}", KINDS["deal"].id_prefix)
-    fields["id"] = _unique_id(crm, "deal", base)
-    money = f"{fields['amount']:,} {fields['currency']}, " if fields["amount"] is not None else ""
-    return _commit_new(crm, "deal", fields, actor, now,
-                       f'Add deal "{name}" with "{employer.name}" ({money}{stage_id})')
+    _precheck(crm, "deal", {**fields, "company": "x"}, now)
+    with Change(crm, actor.identity, now) as change:
+        employer = resolve(crm, company, ["company"])
+        fields["company"] = employer.id
+        if person:
+            contact = resolve(crm, person, ["person"])
+            if contact.get("company") != employer.id:
+                raise UserError(f"{contact.name} ({contact.id}) works at "
+                                f"{contact.get('company')}, not at {employer.name}",
+                                "name a person of the deal's company")
+            fields["person"] = contact.id
+        if not force:
+            same = [d for d in crm.index.select("deal", company=employer.id)
+                    if normalize_person(d.name) == normalize_person(name)]
+            if same:
+                raise _duplicate_error("deal", name, [
+                    Match(d.id, d.name, 100.0, f"same title at {employer.name}") for d in same])
+        base = slugify(f"{employer.id} {name}", KINDS["deal"].id_prefix)
+        fields["id"] = _unique_id(crm, "deal", base)
+        money = f"{fields['amount']:,} {fields['currency']}, " if fields["amount"] is not None \
+            else ""
+        return _write_new(change, "deal", fields,
+                          f'Add deal "{name}" with "{employer.name}" ({money}{stage_id})')
 
 
 def _default_status(crm: Crm) -> str:
@@ -243,15 +251,20 @@ def show(crm: Crm, ref: str, kinds: Sequence[str] = tuple(KINDS)) -> Shown:
 
 def list_records(crm: Crm, kind: str, *, status: str | None = None, stage: str | None = None,
                  owner: str | None = None, tag: str | None = None,
-                 company: str | None = None) -> list[Record]:
+                 company: str | None = None, open_only: bool = False) -> list[Record]:
+    """Records of a kind, filtered; ``open_only`` keeps deals in stages that are not closed."""
     process = crm.process
     if status is not None and status not in process.statuses:
         raise UserError(f"unknown status {status!r} (statuses: {', '.join(process.statuses)})")
     if stage is not None and process.stage(stage) is None:
         raise UserError(f"unknown stage {stage!r} (stages: {', '.join(process.stage_ids)})")
     company_id = resolve(crm, company, ["company"]).id if company else None
-    return crm.index.select(kind, status=status, stage=stage, owner=owner, tag=tag,
-                            company=company_id)
+    found = crm.index.select(kind, status=status, stage=stage, owner=owner, tag=tag,
+                             company=company_id)
+    if open_only:
+        closed = {s.id for s in process.stages if s.closed}
+        found = [r for r in found if r.get("stage") not in closed]
+    return found
 
 
 def builtin_fields(kind: str) -> list[str]:

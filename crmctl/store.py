@@ -11,14 +11,13 @@ from crmctl import yamlio
 from crmctl.errors import DataError, NotFound, UserError
 from crmctl.gitops import Git
 from crmctl.model import KIND_BY_FOLDER, KINDS, Process, Record
-from crmctl.process import PROCESS_FILE, load_process
+from crmctl.process import PROCESS_FILE, STATE_DIR, load_process
 from crmctl.schemas import coerce, record_schema
 
 if TYPE_CHECKING:
     from crmctl.index import Index
 
 RECORD_FOLDERS = tuple(kind.plural for kind in KINDS.values())
-STATE_DIR = ".crmctl"  # machine-local, ignored by git: the index lives here
 
 
 def find_root(explicit: str | None = None, cwd: Path | None = None) -> Path:
@@ -80,6 +79,11 @@ class Crm:
         path = self.root / STATE_DIR
         path.mkdir(exist_ok=True)
         return path
+
+    def forget_reads(self) -> None:
+        """After a write: the next read must bring the index up to date again."""
+        if "index" in self.__dict__:
+            self.index.mark_stale()
 
     def parse(self, path: str, text: str | bytes) -> Record:
         """A record from its file text, typed by the schema; DataError on broken YAML."""

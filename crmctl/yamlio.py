@@ -42,6 +42,10 @@ def load(text: str | bytes, path: str = "<string>") -> Document:
         return _build(parser, path)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
+        if exc.context_mark and "end of stream" in (exc.problem or ""):
+            # Past the end of the file helps nobody: name where the broken construct began
+            # (the opening quote of an unterminated string).
+            mark = exc.context_mark
         line = mark.line + 1 if mark else None
         raise DataError(f"not valid YAML: {exc.problem or exc.context}", path, line) from None
     except yaml.YAMLError as exc:
@@ -98,8 +102,9 @@ def _build(parser: Any, path: str) -> Document:
             break
         event = get()
     get()  # DocumentEnd
-    if not isinstance(get(), yaml.StreamEndEvent):
-        raise DataError("the file holds more than one YAML document", path)
+    following = get()
+    if not isinstance(following, yaml.StreamEndEvent):
+        raise fail("the file holds more than one YAML document", following)
     assert root is not None
     return root
 
@@ -143,7 +148,14 @@ class _Dumper(yaml.SafeDumper):
     pass
 
 
+# Characters YAML treats as line breaks (or drops) in plain and block scalars: only a
+# double-quoted scalar, with escapes, carries them exactly.
+_NEEDS_ESCAPES = re.compile("[\r\x85\u2028\u2029\ufeff\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
 def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    if _NEEDS_ESCAPES.search(value):
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style='"')
     if "\n" in value:
         return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|")
     style = "'" if _AMBIGUOUS.match(value) or value != value.strip() else None
@@ -167,6 +179,7 @@ def format_decimal(value: Decimal) -> str:
 
 _Dumper.add_representer(str, _represent_str)
 _Dumper.add_representer(Decimal, _represent_decimal)
+_Dumper.add_representer(Document, yaml.SafeDumper.represent_dict)
 _Dumper.add_representer(int, lambda dumper, value: _represent_decimal(dumper, Decimal(value)))
 
 

@@ -168,6 +168,18 @@ def test_a_hand_deleted_record_file_disappears(cli, crm_root):
     assert list_ids(cli) == ["acme-products", "globex"]
 
 
+def test_a_record_untracked_with_git_rm_cached_is_still_read(cli, crm_root):
+    """`git rm --cached` keeps the file on disk: it is staged as deleted and untracked."""
+    seed(cli)
+    cli.ok("list", "companies")
+    git(crm_root, "rm", "-q", "--cached", GLOBEX)
+    assert sorted(status(crm_root).splitlines()) == [f"?? {GLOBEX}", f"D  {GLOBEX}"]
+
+    result = cli("list", "companies", "--quiet")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.split() == ["acme-products", "globex"]
+
+
 # --- (d) a teammate's commits arrive through git pull ----------------------------------------
 
 def test_a_teammates_company_is_seen_after_git_pull(cli, crm_root, tmp_path):

@@ -59,6 +59,9 @@ def test_list_filters(sales) -> None:
     assert sales.ok("list", "deals", "--stage", "in-negotiation", "-q").stdout == \
         "globex-doomsday-device\n"
     assert sales.ok("list", "deals", "--stage", "won").stdout == "No deals match.\n"
+    sales.ok("add", "deal", "Old Deal", "--company", "Initech", "--stage", "lost")
+    assert sales.ok("list", "deals", "--open", "-q").stdout == \
+        "globex-doomsday-device\ninitech-printers\n"
 
 
 def test_list_rejects_unknown_filters_with_the_valid_choices(sales) -> None:

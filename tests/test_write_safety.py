@@ -26,7 +26,9 @@ ACME = "companies/ac/acme-products.yaml"
 
 
 def status(root: Path) -> str:
-    return git(root, "status", "--porcelain", "--untracked-files=all")
+    """``git status --porcelain`` exactly as git prints it (leading spaces matter)."""
+    return subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=root,
+                          check=True, capture_output=True, text=True).stdout
 
 
 def commit_count(root: Path) -> int:
@@ -268,6 +270,28 @@ def test_a_commit_that_landed_before_the_kill_is_kept(cli, crm_root, git_index_u
         ["acme-products", "globex", "initech"]
 
 
+def test_a_landed_edit_of_an_existing_file_is_kept(cli, crm_root):
+    """Killed after update-ref moved the branch but before git's index caught up."""
+    cli.ok("add", "company", "Acme Products, Inc.", "--domain", "acme.com")
+    original = (crm_root / ACME).read_bytes()
+    parent = git(crm_root, "rev-parse", "HEAD")
+    edited = original.replace(b"status: lead", b"status: prospect")
+    (crm_root / ACME).write_bytes(edited)
+    git(crm_root, "commit", "-qam", 'Change status of "Acme Products, Inc." to prospect')
+    landed = git(crm_root, "rev-parse", "HEAD")
+    git(crm_root, "reset", "-q", parent, "--", ACME)  # git's index still holds the old bytes
+    (crm_root / ".git" / "crmctl-journal.json").write_text(
+        json.dumps({"parent": parent, "files": {ACME: base64.b64encode(original).decode()}}))
+
+    cli.ok("add", "company", "Initech")
+
+    assert git(crm_root, "rev-parse", "HEAD~1") == landed
+    assert (crm_root / ACME).read_bytes() == edited, "the landed edit was undone on disk"
+    assert committed_bytes(crm_root, "HEAD", ACME) == edited
+    assert leftovers(crm_root) == []
+    assert status(crm_root) == ""
+
+
 # --- (d) a commit that fails --------------------------------------------------------------
 
 def test_a_failing_commit_leaves_the_folder_exactly_as_it_was(cli, crm_root):
@@ -316,8 +340,8 @@ def test_only_the_new_record_is_committed_and_the_users_work_is_untouched(cli, c
     (crm_root / GLOBEX).write_text(staged_record)
     git(crm_root, "add", GLOBEX)
     before_status = status(crm_root)
-    assert before_status.splitlines() == ["M  companies/gl/globex.yaml", " M README.md",
-                                          "M  playbook.md", "?? scratch.txt"]
+    assert sorted(before_status.splitlines()) == [" M README.md", "?? scratch.txt",
+                                                  "M  companies/gl/globex.yaml", "M  playbook.md"]
     parent = git(crm_root, "rev-parse", "HEAD")
 
     cli.ok("add", "company", "Initech")
@@ -347,7 +371,7 @@ def test_each_write_is_one_commit_by_the_acting_person(cli, crm_root):
         (("add", "person", "Ada Lovelace", "--company", "Acme"),
          'Add person "Ada Lovelace" at "Acme Products, Inc."', "people/ad/ada-lovelace.yaml"),
         (("add", "deal", "Renewal 2027", "--company", "acme-products", "--amount", "12000"),
-         'Add deal "Renewal 2027" with "Acme Products, Inc." (12,000 EUR, contact-made)',
+         'Add deal "Renewal 2027" with "Acme Products, Inc." (12,000 USD, contact-made)',
          "deals/ac/acme-products-renewal-2027.yaml"),
     ]
     for args, message, path in writes:

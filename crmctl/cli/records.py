@@ -160,6 +160,7 @@ def list_(
     tag: Annotated[Optional[str], typer.Option(help="Only records with this tag.")] = None,
     company: Annotated[Optional[str], typer.Option(help="Only people or deals of this company.",
                                                    autocompletion=complete_records(("company",)))] = None,
+    open_: Annotated[bool, typer.Option("--open", help="Only deals in open (not won or lost) stages.")] = False,
     fmt: FormatOption = Format.table,
     quiet: QuietOption = False,
 ) -> None:
@@ -174,7 +175,7 @@ def list_(
         raise UserError(f"cannot list {what!r}", "choose companies, people or deals")
     crm = open_crm(ctx)
     records = list_records(crm, kind.name, status=status, stage=stage, owner=owner, tag=tag,
-                           company=company)
+                           company=company, open_only=open_)
     _warn_broken(crm)
     if quiet:
         write_ids(r.id for r in records)
@@ -184,7 +185,7 @@ def list_(
         {c: r.get(c) for c, _ in columns} for r in records]
     write_rows(rows, [c for c, _ in columns] if fmt != Format.json else [], fmt.value,
                headers=[h for _, h in columns], numeric=NUMERIC,
-               empty=f"No {kind.plural} match." if any((status, stage, owner, tag, company))
+               empty=f"No {kind.plural} match." if any((status, stage, owner, tag, company, open_))
                else f"No {kind.plural} yet.")
 
 
