@@ -60,6 +60,7 @@ def _problems(crm: Crm, paths: Iterable[str], read: Reader) -> Iterator[Problem]
         return  # records cannot be judged against a broken process
     validators = {kind: Validator(record_schema(kind, crm.process)) for kind in KINDS}
     records: list[Record] = []
+    unreadable: set[tuple[str, str]] = set()  # (kind, id) of files that exist but do not parse
     for path in paths:
         if path == PROCESS_FILE:
             continue
@@ -71,6 +72,7 @@ def _problems(crm: Crm, paths: Iterable[str], read: Reader) -> Iterator[Problem]
             record = crm.parse(path, read(path))
         except DataError as exc:
             yield Problem(path, exc.line or 1, exc.message)
+            unreadable.add((kind, path.rsplit("/", 1)[-1][: -len(".yaml")]))
             continue
         records.append(record)
         for key, message in validators[kind].errors(dict(record.data)):
@@ -81,10 +83,12 @@ def _problems(crm: Crm, paths: Iterable[str], read: Reader) -> Iterator[Problem]
                           f"id {record.id!r} does not match the file name {stem}.yaml")
         elif path != record_path(kind, record.id):
             yield Problem(path, 1, f"this file belongs at {record_path(kind, record.id)}")
-    yield from _reference_problems(records)
+    yield from _reference_problems(records, unreadable)
 
 
-def _reference_problems(records: list[Record]) -> Iterator[Problem]:
+def _reference_problems(records: list[Record],
+                        unreadable: set[tuple[str, str]]) -> Iterator[Problem]:
+    """Broken references; an unreadable file is reported once, not again by its dependants."""
     ids: dict[str, dict[str, Record]] = defaultdict(dict)
     for record in records:
         first = ids[record.kind].get(record.id.lower())
@@ -95,12 +99,15 @@ def _reference_problems(records: list[Record]) -> Iterator[Problem]:
             ids[record.kind][record.id.lower()] = record
     for record in records:
         company = record.get("company")
-        if isinstance(company, str) and company not in ids["company"]:
+        if isinstance(company, str) and company not in ids["company"] and \
+                ("company", company) not in unreadable:
             yield Problem(record.path, record.line_of("company"),
                           f"company {company!r} does not exist")
         person = record.get("person")
         if isinstance(person, str):
             target = ids["person"].get(person)
+            if target is None and ("person", person) in unreadable:
+                continue
             if target is None:
                 yield Problem(record.path, record.line_of("person"),
                               f"person {person!r} does not exist")

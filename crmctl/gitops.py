@@ -39,6 +39,10 @@ def _clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("GIT_") or k in ("GIT_EXEC_PATH", "GIT_CONFIG_NOSYSTEM",
                                                  "GIT_CONFIG_GLOBAL", "GIT_CEILING_DIRECTORIES")}
+    # Inside a pre-commit hook of `git commit -a`, git stages into a temporary index named by
+    # GIT_INDEX_FILE: keep it (absolute), or `check --staged` would read the wrong index.
+    if os.environ.get("GIT_INDEX_FILE"):
+        env["GIT_INDEX_FILE"] = os.path.abspath(os.environ["GIT_INDEX_FILE"])
     env["LC_ALL"] = "C"
     if extra:
         env.update(extra)

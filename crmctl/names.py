@@ -52,7 +52,7 @@ def normalize_company(name: str) -> str:
     """
     words = tokens(name)
     core = [w for w in words if w not in LEGAL_SUFFIXES]
-    if core and core[0] == "the" and len(core) > 1:
+    while len(core) > 1 and core[0] == "the":
         core = core[1:]
     return " ".join(core or words)
 

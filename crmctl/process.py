@@ -49,7 +49,8 @@ def process_problems(text: str) -> list[tuple[int, str]]:
     schema = load_schema("crm.schema.json")
     document = coerce(raw, schema)
     problems = [(raw.line_of(key) if key else 1, message)
-                for key, message in Validator(schema).errors(document)]
+                for key, message in Validator(schema, "crm.yaml has no such setting").errors(
+                    document)]
     if not problems:
         stage_ids = [stage["id"] for stage in document["pipeline"]]
         for label, ids in (("pipeline stage", stage_ids),

@@ -141,21 +141,38 @@ def field_order(kind: str, process: Process) -> list[str]:
 
 
 class Validator:
-    """Validates documents of one schema; built once per command, reused for every file."""
+    """Validates documents of one schema; built once per command, reused for every file.
 
-    def __init__(self, schema: dict[str, Any]):
+    ``unknown_field`` says what to do about a field the schema does not know.
+    """
+
+    def __init__(self, schema: dict[str, Any],
+                 unknown_field: str = "declare it under fields: in crm.yaml"):
         from jsonschema import Draft202012Validator
 
         self.schema = schema
+        self.unknown_field = unknown_field
         self._validator = Draft202012Validator(
             schema, registry=_registry(), format_checker=_format_checker()
         )
 
     def errors(self, document: Any) -> Iterator[tuple[str | None, str]]:
-        """(top-level field or None, message) for each problem, in a stable order."""
+        """(top-level field or None, message) for each problem, once, in a stable order."""
         found = sorted(self._validator.iter_errors(document), key=lambda e: list(map(str, e.path)))
+        seen = set()
         for error in found:
-            yield (str(error.path[0]) if error.path else None), describe(error)
+            for key, message in self._explain(error):
+                if (key, message) not in seen:  # a value can fail a pattern and a format
+                    seen.add((key, message))
+                    yield key, message
+
+    def _explain(self, error: Any) -> Iterator[tuple[str | None, str]]:
+        if error.validator == "additionalProperties" and not error.path:
+            known = ", ".join(self.schema.get("properties", {}))
+            for extra in sorted(set(error.instance) - set(self.schema.get("properties", {}))):
+                yield extra, f"unknown field {extra} ({self.unknown_field}; known: {known})"
+            return
+        yield (str(error.path[0]) if error.path else None), describe(error)
 
 
 def describe(error: Any) -> str:

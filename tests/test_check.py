@@ -278,7 +278,9 @@ def test_an_undeclared_field_is_reported_at_its_own_line(sales, crm_root):
         updated: {STAMP}
     """)
     assert problems(sales) == [
-        "companies/gl/globex.yaml:4: unknown field fax; declare it under fields: in crm.yaml"]
+        "companies/gl/globex.yaml:4: unknown field fax (declare it under fields: in crm.yaml;"
+        " known: id, name, aliases, domain, status, owner, source, tags, notes, created,"
+        " updated)"]
 
 
 def test_a_missing_required_field(sales, crm_root):

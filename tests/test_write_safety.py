@@ -80,7 +80,7 @@ def test_eight_adds_started_at_once_all_land(crm_root):
     assert all("Traceback" not in err for _, _, err in results)
     assert commit_count(crm_root) == before + 8
     assert git(crm_root, "rev-list", "--merges", "HEAD") == ""
-    new_commits = git(crm_root, "rev-list", f"HEAD~8..HEAD").splitlines()
+    new_commits = git(crm_root, "rev-list", "HEAD~8..HEAD").splitlines()
     assert sorted(git(crm_root, "log", "-1", "--format=%s", c) for c in new_commits) == \
         sorted(f'Add company "{name}"' for name in NAMES)
     for commit in new_commits:
@@ -168,7 +168,7 @@ def leave_killed_write(root: Path, originals: dict[str, bytes | None],
         target.write_bytes(data)
         target.with_name(f".{target.name}.crmctl-tmp").write_bytes(data[: len(data) // 2])
     (git_dir / "index.lock").write_bytes((git_dir / "index").read_bytes())
-    (git_dir / "HEAD.lock").write_text("ref: refs/heads/trunk\n")
+    (git_dir / "HEAD.lock").write_text(f"ref: {git(root, 'symbolic-ref', 'HEAD')}\n")
 
 
 def test_the_next_write_undoes_a_killed_add_of_another_company(cli, crm_root):
@@ -216,7 +216,8 @@ def test_the_next_write_restores_a_half_rewritten_existing_file(cli, crm_root):
     parent = git(crm_root, "rev-parse", "HEAD")
     leave_killed_write(crm_root, {ACME: original},
                        {ACME: original.replace(b"Acme Products, Inc.", b"Acme Rockets")[:30]})
-    (crm_root / ".git" / "refs" / "heads" / "trunk.lock").write_text(parent + "\n")
+    branch = git(crm_root, "symbolic-ref", "--short", "HEAD")
+    (crm_root / ".git" / "refs" / "heads" / f"{branch}.lock").write_text(parent + "\n")
 
     done = cli.ok("add", "company", "Initech")
 
@@ -227,6 +228,18 @@ def test_the_next_write_restores_a_half_rewritten_existing_file(cli, crm_root):
     assert changed_in(crm_root) == ["companies/in/initech.yaml"]
     assert status(crm_root) == ""
     assert cli.ok("show", "acme-products").stdout.startswith("Acme Products, Inc.")
+
+
+def test_a_read_after_a_killed_write_does_not_show_the_half_written_record(cli, crm_root):
+    cli.ok("add", "company", "Acme Products, Inc.")
+    leave_killed_write(crm_root, {GLOBEX: None}, {GLOBEX: globex_file()[:50]})
+
+    listed = cli.ok("list", "companies", "--quiet")
+
+    assert listed.stdout.split() == ["acme-products"]
+    assert listed.stderr == ""
+    assert leftovers(crm_root) == []
+    assert status(crm_root) == ""
 
 
 def test_a_journal_cut_off_while_being_written_is_dropped(cli, crm_root):
