@@ -12,7 +12,7 @@ from typing import Callable, Iterable, Iterator
 from crmctl.errors import DataError
 from crmctl.model import KINDS, Record
 from crmctl.process import PROCESS_FILE, process_problems
-from crmctl.schemas import Validator, record_schema
+from crmctl.schemas import Validator
 from crmctl.store import RECORD_FOLDERS, Crm, kind_of_path, record_path
 from crmctl.change import TEMP_SUFFIX
 
@@ -58,7 +58,7 @@ def _problems(crm: Crm, paths: Iterable[str], read: Reader) -> Iterator[Problem]
         yield Problem(PROCESS_FILE, line, message)
     if process_errors:
         return  # records cannot be judged against a broken process
-    validators = {kind: Validator(record_schema(kind, crm.process)) for kind in KINDS}
+    validators = {kind: Validator(crm.record_schema(kind)) for kind in KINDS}
     records: list[Record] = []
     unreadable: set[tuple[str, str]] = set()  # (kind, id) of files that exist but do not parse
     for path in paths:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import fcntl
 import os
 import subprocess
+import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -132,22 +133,32 @@ class Git:
         proc = subprocess.Popen(["git", "cat-file", "--batch"], cwd=self.root, env=_clean_env(),
                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         assert proc.stdin and proc.stdout
-        # Feed from a thread-free loop: write all requests first is unsafe for huge
-        # batches (pipe buffers), so interleave one request and one answer.
+        stdin = proc.stdin
+
+        def feed() -> None:
+            # A thread writes every request while we read answers: one request and one
+            # answer at a time would pay a pipe round trip per blob (1.3 s at 20,000).
+            try:
+                stdin.write("".join(f"{oid}\n" for oid in oids).encode())
+            except BrokenPipeError:  # git stopped early; the reader reports it
+                pass
+            finally:
+                stdin.close()
+
+        feeder = threading.Thread(target=feed, daemon=True)
+        feeder.start()
         try:
             for oid in oids:
-                proc.stdin.write(oid.encode() + b"\n")
-                proc.stdin.flush()
                 header = proc.stdout.readline().split()
-                if len(header) < 3:
-                    raise GitError(f"git cat-file could not read blob {oid}")
-                size = int(header[2])
-                data = proc.stdout.read(size)
+                if len(header) < 3 or header[1] == b"missing":
+                    raise GitError(f"git cat-file could not read {oid}")
+                data = proc.stdout.read(int(header[2]))
                 proc.stdout.read(1)
                 yield data
         finally:
-            proc.stdin.close()
+            proc.stdout.close()
             proc.wait()
+            feeder.join()
 
     # --- writing -----------------------------------------------------------------------------
     def commit_paths(self, paths: Sequence[str], message: str, author: Identity,
@@ -175,9 +186,13 @@ class Git:
         try:
             self.run("update-ref", "-m", f"crmctl: {message.splitlines()[0]}", ref, commit,
                      parent or ZERO_OID)
-        except GitError:
-            raise Conflict("the CRM's git branch moved while crmctl was committing",
-                           "run the command again") from None
+        except GitError as exc:
+            if self.head() != parent:
+                raise Conflict("the CRM's git branch moved while crmctl was committing",
+                               "run the command again") from None
+            raise Conflict(f"git could not update {ref}: {exc.message.split(': ', 1)[-1]}",
+                           "if no other git command is running, delete the stale .lock file "
+                           "named there and run the command again") from None
         self.run("update-index", "--add", "--remove", "--", *paths)
         if commit.endswith("00"):
             # Plumbing never triggers git's automatic housekeeping; do it now and then.

@@ -16,10 +16,9 @@ from crmctl.errors import DataError
 from crmctl.gitops import GitError
 from crmctl.model import Record
 from crmctl.names import fold, normalize_company, normalize_person
-from crmctl.schemas import coerce, record_schema
 from crmctl.store import RECORD_FOLDERS, Crm, kind_of_path
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 _TABLES = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS records(
@@ -44,8 +43,10 @@ def normalize(kind: str, name: str) -> str:
 
 
 def _json_default(value: Any) -> Any:
+    # Stored as a JSON number and read back with parse_float=Decimal, so reads need no
+    # schema work; the shortest float repr keeps every amount a person types exact.
     if isinstance(value, Decimal):
-        return str(value)
+        return int(value) if value == value.to_integral_value() else float(value)
     raise TypeError(type(value).__name__)
 
 
@@ -104,7 +105,8 @@ class Index:
                 blobs = [(oid, path) for oid, path in git.tree_blobs(head, RECORD_FOLDERS)
                          if kind_of_path(path)]
                 texts = git.read_blobs(oid for oid, _ in blobs)
-                self._store_many((path, text) for (_, path), text in zip(blobs, texts))
+                self._store_many(((path, text) for (_, path), text in zip(blobs, texts)),
+                                 empty=True)
             elif changed is not None:
                 self._reload(changed)
             previously = [row[0] for row in db.execute("SELECT path FROM worktree")]
@@ -143,11 +145,13 @@ class Index:
                     yield path, None
         self._store_many(texts())
 
-    def _store_many(self, items: Iterable[tuple[str, bytes | None]]) -> None:
+    def _store_many(self, items: Iterable[tuple[str, bytes | None]], empty: bool = False) -> None:
+        """Index these files' texts (None: the file is gone); ``empty``: nothing to replace."""
         db = self.db
         for path, text in items:
-            for table in ("records", "names", "contacts"):
-                db.execute(f"DELETE FROM {table} WHERE path=?", (path,))
+            if not empty:
+                for table in ("records", "names", "contacts"):
+                    db.execute(f"DELETE FROM {table} WHERE path=?", (path,))
             if text is None:
                 continue
             kind = kind_of_path(path)
@@ -188,8 +192,7 @@ class Index:
 
     # --- reading ----------------------------------------------------------------------------
     def _record(self, kind: str, data_json: str, path: str) -> Record:
-        data = coerce(json.loads(data_json), record_schema(kind, self.crm.process))
-        return Record(kind, data, path)
+        return Record(kind, json.loads(data_json, parse_float=Decimal), path)
 
     def get(self, kind: str, record_id: str) -> Record | None:
         self.refresh()

@@ -17,7 +17,7 @@ from crmctl.identity import Actor
 from crmctl.model import KINDS, Record
 from crmctl.names import check_name, normalize_company, normalize_person, slugify
 from crmctl.resolve import resolve
-from crmctl.schemas import Validator, coerce, field_order, load_schema, record_schema
+from crmctl.schemas import Validator, coerce, field_order, load_schema
 from crmctl.store import Crm, record_path
 
 SYSTEM_FIELDS = ("id", "created", "updated")
@@ -63,7 +63,7 @@ def validated(crm: Crm, kind: str, fields: Mapping[str, Any]) -> dict[str, Any]:
     """The record in file key order, typed and checked; UserError listing every problem."""
     order = field_order(kind, crm.process)
     document = {key: fields[key] for key in order if fields.get(key) not in (None, [], "")}
-    schema = record_schema(kind, crm.process)
+    schema = crm.record_schema(kind)
     typed = coerce(document, schema)
     problems = [message for _, message in Validator(schema).errors(typed)]
     if problems:

@@ -80,6 +80,13 @@ class Crm:
         path.mkdir(exist_ok=True)
         return path
 
+    def record_schema(self, kind: str) -> dict:
+        """The kind's schema specialised with this CRM's process; built once per command."""
+        cache = self.__dict__.setdefault("_schemas", {})
+        if kind not in cache:
+            cache[kind] = record_schema(kind, self.process)
+        return cache[kind]
+
     def forget_reads(self) -> None:
         """After a write: the next read must bring the index up to date again."""
         if "index" in self.__dict__:
@@ -92,7 +99,7 @@ class Crm:
             raise DataError("not a record file (records live in companies/, people/, deals/"
                             " as <shard>/<id>.yaml)", path)
         document = yamlio.load(text, path)
-        typed = coerce(document, record_schema(kind, self.process))
+        typed = coerce(document, self.record_schema(kind))
         return Record(kind, typed, path, document.lines)
 
     def read_path(self, path: str) -> Record | None:
