@@ -1,4 +1,9 @@
-"""Dates and times as people type them, read against an explicit ``now``."""
+"""Dates and times as people type them, read against an explicit ``now``.
+
+ISO forms are read by the standard library. Everything else ("yesterday 15:30", "friday",
+"next monday", "+3d", "in 11 months") goes to dateparser, a well-kept library that knows
+these forms; it is imported only when such a form is typed (~50 ms), never at start-up.
+"""
 
 from __future__ import annotations
 
@@ -7,28 +12,57 @@ from datetime import date, datetime, timedelta
 
 from crmctl.errors import UserError
 
-_RELATIVE = re.compile(r"^\+(\d+)([dw])$")
+# "+3d", "+2w", "-1m": shorthands dateparser does not read; spelled out for it.
+_SHORTHAND = re.compile(r"^([+-])\s*(\d+)\s*([dwmy])$")
+_UNITS = {"d": "days", "w": "weeks", "m": "months", "y": "years"}
+EXAMPLES = "e.g. 2026-11-25, 2026-11-25 15:30, yesterday 15:30, friday, +3d, in 2 weeks"
 
 
-def parse_date(text: str, now: datetime) -> date:
-    """YYYY-MM-DD, today, tomorrow, yesterday, +3d, +2w."""
-    value = text.strip().lower()
-    today = now.date()
-    if value == "today":
-        return today
-    if value == "tomorrow":
-        return today + timedelta(days=1)
-    if value == "yesterday":
-        return today - timedelta(days=1)
-    match = _RELATIVE.match(value)
+def _natural(text: str, now: datetime, prefer: str) -> datetime | None:
+    import dateparser
+
+    match = _SHORTHAND.match(text.strip().lower())
     if match:
-        count = int(match.group(1))
-        return today + timedelta(days=count * (7 if match.group(2) == "w" else 1))
+        sign, count, unit = match.groups()
+        text = f"in {count} {_UNITS[unit]}" if sign == "+" else f"{count} {_UNITS[unit]} ago"
+    offset = now.utcoffset() or timedelta(0)
+    minutes = int(offset.total_seconds() // 60)
+    zone = f"{'+' if minutes >= 0 else '-'}{abs(minutes) // 60:02d}{abs(minutes) % 60:02d}"
+    return dateparser.parse(text, languages=["en"], settings={
+        "RELATIVE_BASE": now.replace(tzinfo=None), "PREFER_DATES_FROM": prefer,
+        "TIMEZONE": zone, "RETURN_AS_TIMEZONE_AWARE": True,
+        "PREFER_DAY_OF_MONTH": "first", "DATE_ORDER": "YMD"})
+
+
+def parse_moment(text: str, now: datetime, prefer: str = "past") -> datetime:
+    """A point in time with its UTC offset; a bare date means its start, in ``now``'s zone."""
+    value = text.strip()
+    if not value:
+        raise UserError("an empty date or time", EXAMPLES)
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        moment = _natural(value, now, prefer)
+        if moment is None:
+            raise UserError(f"{text!r} is not a date or time I can read", EXAMPLES) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=now.tzinfo)
+    return moment
+
+
+def parse_date(text: str, now: datetime, prefer: str = "future") -> date:
+    """A calendar day: YYYY-MM-DD, today, tomorrow, friday, +3d, in 11 months, ..."""
+    value = text.strip()
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise UserError(f"{text!r} is not a date",
-                        "use YYYY-MM-DD, today, tomorrow, yesterday, +3d or +2w") from None
+        pass
+    if re.match(r"^\d{4}-\d{1,2}-\d{1,2}$", value):  # ISO-looking but impossible: 2027-02-30
+        raise UserError(f"{text!r} is not a date", EXAMPLES)
+    moment = _natural(value, now, prefer) if value else None
+    if moment is None:
+        raise UserError(f"{text!r} is not a date", EXAMPLES)
+    return moment.date()
 
 
 def stamp(moment: datetime) -> str:

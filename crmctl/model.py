@@ -83,6 +83,16 @@ class User:
 
 
 @dataclass(frozen=True)
+class Rules:
+    """The rules: section of crm.yaml; an absent rule is off."""
+
+    deal_details_required_from: str | None = None
+    do_not_contact_status: str | None = None
+    first_contact_promotes: tuple[str, str] | None = None
+    heads_up_days: int = 0
+
+
+@dataclass(frozen=True)
 class Process:
     """crm.yaml: the team's statuses, pipeline, activity types, users and own fields."""
 
@@ -93,6 +103,13 @@ class Process:
     fields: Mapping[str, Mapping[str, Mapping[str, Any]]]
     currency: str = "USD"
     duplicate_threshold: float = 90
+    rules: Rules = field(default_factory=Rules)
+
+    def activity_type(self, type_id: str) -> ActivityType | None:
+        return next((t for t in self.activity_types if t.id == type_id), None)
+
+    def stage_index(self, stage_id: str) -> int:
+        return self.stage_ids.index(stage_id)
 
     def stage(self, stage_id: str) -> Stage | None:
         return next((s for s in self.stages if s.id == stage_id), None)

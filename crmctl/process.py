@@ -7,7 +7,7 @@ from pathlib import Path
 
 from crmctl import yamlio
 from crmctl.errors import DataError
-from crmctl.model import ActivityType, Process, Stage, User
+from crmctl.model import ActivityType, Process, Rules, Stage, User
 from crmctl.schemas import Validator, coerce, load_schema, schema_dir
 
 PROCESS_FILE = "crm.yaml"
@@ -60,6 +60,17 @@ def process_problems(text: str) -> list[tuple[int, str]]:
                 problems.append((1, f"{label} {dup!r} is declared twice"))
         if not any(not stage.get("closed") for stage in document["pipeline"]):
             problems.append((raw.line_of("pipeline"), "the pipeline has no open stage"))
+        rules = document.get("rules") or {}
+        line = raw.line_of("rules")
+        statuses = document["statuses"]
+        if rules.get("deal_details_required_from") not in (None, *stage_ids):
+            problems.append((line, f"rules: deal_details_required_from "
+                                   f"{rules['deal_details_required_from']!r} is not a stage"))
+        named = [rules.get("do_not_contact_status")] + list(
+            (rules.get("first_contact_promotes") or {}).values())
+        for status in named:
+            if status is not None and status not in statuses:
+                problems.append((line, f"rules: {status!r} is not one of the statuses"))
     return problems
 
 
@@ -76,4 +87,15 @@ def _build(doc: dict) -> Process:
         fields={kind: dict(spec or {}) for kind, spec in (doc.get("fields") or {}).items()},
         currency=doc.get("currency", "USD"),
         duplicate_threshold=doc.get("duplicate_threshold", 90),
+        rules=_rules(doc.get("rules") or {}),
+    )
+
+
+def _rules(doc: dict) -> Rules:
+    promotes = doc.get("first_contact_promotes")
+    return Rules(
+        deal_details_required_from=doc.get("deal_details_required_from"),
+        do_not_contact_status=doc.get("do_not_contact_status"),
+        first_contact_promotes=(promotes["from"], promotes["to"]) if promotes else None,
+        heads_up_days=int(doc.get("heads_up_days", 0)),
     )
