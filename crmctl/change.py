@@ -14,11 +14,13 @@ import os
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
+from typing import Sequence
 
 from crmctl.gitops import Identity, RepoLock
 from crmctl.store import Crm
 
 JOURNAL = "crmctl-journal.json"
+RECORD_TRAILER = "Crm-Record"
 LOCK = "crmctl.lock"
 TEMP_SUFFIX = ".crmctl-tmp"
 DEFAULT_LOCK_TIMEOUT = 30.0
@@ -75,14 +77,28 @@ class Change:
         self.crm.git.pass_fds = ()
         self._lock.__exit__()
 
+    def read(self, path: str) -> str | None:
+        """The file as this change will leave it: staged text, else the work tree's."""
+        if path in self.pending:
+            data = self.pending[path]
+            return None if data is None else data.decode("utf-8")
+        try:
+            return (self.crm.root / path).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+
     def write(self, path: str, text: str) -> None:
         self.pending[path] = text.encode("utf-8")
 
     def delete(self, path: str) -> None:
         self.pending[path] = None
 
-    def commit(self, message: str) -> str | None:
-        """Write every staged file and commit them as one change; None if nothing changed."""
+    def commit(self, message: str, records: Sequence[str] = ()) -> str | None:
+        """Write every staged file and commit them as one change; None if nothing changed.
+
+        ``records`` ("company/acme-products", ...) become ``Crm-Record:`` trailers, so that
+        ``crmctl history RECORD`` finds the commit even when it only appended to a log.
+        """
         root = self.crm.root
         changed = {}
         for path, data in self.pending.items():
@@ -100,7 +116,9 @@ class Change:
                     _remove(root / path)
                 else:
                     atomic_write(root / path, data)
-            commit = self.crm.git.commit_paths(sorted(changed), message, self.actor, self.now)
+            trailers = "".join(f"\n{RECORD_TRAILER}: {r}" for r in dict.fromkeys(records))
+            full = f"{message}\n{trailers}" if trailers else message
+            commit = self.crm.git.commit_paths(sorted(changed), full, self.actor, self.now)
         except BaseException:
             _restore(root, changed)
             self._journal.unlink(missing_ok=True)

@@ -16,9 +16,11 @@ from crmctl.errors import DataError
 from crmctl.gitops import GitError
 from crmctl.model import Record
 from crmctl.names import fold, normalize_company, normalize_person
+from crmctl.activities import LOG_FOLDER, is_log_path, parse_log
 from crmctl.store import RECORD_FOLDERS, Crm, kind_of_path
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
+FOLDERS = (*RECORD_FOLDERS, LOG_FOLDER)  # what the index reads
 _TABLES = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS records(
@@ -35,6 +37,15 @@ CREATE TABLE IF NOT EXISTS contacts(path TEXT, kind TEXT, id TEXT, type TEXT, va
 CREATE INDEX IF NOT EXISTS contacts_value ON contacts(type, value);
 CREATE INDEX IF NOT EXISTS contacts_path ON contacts(path);
 CREATE TABLE IF NOT EXISTS worktree(path TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS activities(path TEXT, line INTEGER, id TEXT, kind TEXT, at TEXT,
+    utc TEXT, type TEXT, company TEXT, person TEXT, deal TEXT, by TEXT, data TEXT);
+CREATE INDEX IF NOT EXISTS activities_path ON activities(path);
+CREATE INDEX IF NOT EXISTS activities_company ON activities(company, utc);
+CREATE INDEX IF NOT EXISTS activities_person ON activities(person, utc);
+CREATE INDEX IF NOT EXISTS activities_deal ON activities(deal, utc);
+CREATE INDEX IF NOT EXISTS activities_id ON activities(id);
+CREATE TABLE IF NOT EXISTS amendments(path TEXT, id TEXT, amends TEXT, utc TEXT, data TEXT);
+CREATE INDEX IF NOT EXISTS amendments_path ON amendments(path);
 """
 
 
@@ -84,8 +95,9 @@ class Index:
         recover_if_needed(self.crm)
         git = self.crm.git
         head = git.head()
-        dirty = git.dirty_paths(RECORD_FOLDERS) if head else []
+        dirty = git.dirty_paths(FOLDERS) if head else []
         db = self.db
+        self._logs_touched = False
         db.execute("BEGIN IMMEDIATE")
         try:
             indexed = self._meta("head")
@@ -95,15 +107,15 @@ class Index:
             changed = None
             if head and indexed and indexed != head:
                 try:
-                    changed = git.changed_between(indexed, head, RECORD_FOLDERS)
+                    changed = git.changed_between(indexed, head, FOLDERS)
                 except GitError:  # the indexed commit was rewritten away and pruned
                     indexed = None
                     self._clear()
             if head is None:
                 self._rebuild_from_disk()
             elif indexed is None:
-                blobs = [(oid, path) for oid, path in git.tree_blobs(head, RECORD_FOLDERS)
-                         if kind_of_path(path)]
+                blobs = [(oid, path) for oid, path in git.tree_blobs(head, FOLDERS)
+                         if _indexed(path)]
                 texts = git.read_blobs(oid for oid, _ in blobs)
                 self._store_many(((path, text) for (_, path), text in zip(blobs, texts)),
                                  empty=True)
@@ -113,6 +125,8 @@ class Index:
             self._reload(set(dirty) | set(previously))
             db.execute("DELETE FROM worktree")
             db.executemany("INSERT INTO worktree(path) VALUES (?)", [(p,) for p in set(dirty)])
+            if self._logs_touched:
+                self._apply_amendments()
             db.executemany("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)",
                            [("head", head or ""), ("version", SCHEMA_VERSION)])
             db.execute("COMMIT")
@@ -122,22 +136,23 @@ class Index:
         self._fresh = True
 
     def _clear(self) -> None:
-        for table in ("records", "names", "contacts", "worktree", "meta"):
+        for table in ("records", "names", "contacts", "worktree", "meta", "activities",
+                      "amendments"):
             self.db.execute(f"DELETE FROM {table}")
 
     def _rebuild_from_disk(self) -> None:
         paths = []
-        for folder in RECORD_FOLDERS:
+        for folder in FOLDERS:
             base = self.crm.root / folder
             if base.is_dir():
-                paths += [p.relative_to(self.crm.root).as_posix() for p in base.glob("*/*.yaml")]
+                paths += [p.relative_to(self.crm.root).as_posix() for p in base.glob("*/*")]
         self._reload(paths)
 
     def _reload(self, paths: Iterable[str]) -> None:
         """Re-read ``paths`` from the work tree (a missing file drops its row)."""
         def texts() -> Iterator[tuple[str, bytes | None]]:
             for path in paths:
-                if not kind_of_path(path):
+                if not _indexed(path):
                     continue
                 try:
                     yield path, (self.crm.root / path).read_bytes()
@@ -149,6 +164,9 @@ class Index:
         """Index these files' texts (None: the file is gone); ``empty``: nothing to replace."""
         db = self.db
         for path, text in items:
+            if is_log_path(path):
+                self._store_log(path, text, empty)
+                continue
             if not empty:
                 for table in ("records", "names", "contacts"):
                     db.execute(f"DELETE FROM {table} WHERE path=?", (path,))
@@ -164,6 +182,58 @@ class Index:
                            (path, kind, stem, str(exc)))
                 continue
             self._insert(record)
+
+    def _store_log(self, path: str, text: bytes | None, empty: bool) -> None:
+        """Index every entry of one activity log (a broken line is left to crmctl check)."""
+        self._logs_touched = True
+        if not empty:
+            self.db.execute("DELETE FROM activities WHERE path=?", (path,))
+            self.db.execute("DELETE FROM amendments WHERE path=?", (path,))
+        if text is None:
+            return
+        rows, amendments = [], []
+        for line, entry in parse_log(text.decode("utf-8", "replace"), path):
+            if not isinstance(entry, dict) or not isinstance(entry.get("at"), str):
+                continue
+            utc = _utc(entry["at"])
+            if utc is None:
+                continue
+            if entry.get("kind") == "amend":
+                amendments.append((path, entry.get("id"), entry.get("amends"), utc,
+                                   json.dumps(entry, ensure_ascii=False)))
+                continue
+            rows.append((path, line, entry.get("id"), entry.get("kind"), entry["at"], utc,
+                         _text(entry.get("type")), _text(entry.get("company")),
+                         _text(entry.get("person")), _text(entry.get("deal")),
+                         _text(entry.get("by")), json.dumps(entry, ensure_ascii=False)))
+        self.db.executemany("INSERT INTO activities VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+        self.db.executemany("INSERT INTO amendments VALUES (?,?,?,?,?)", amendments)
+
+    def _apply_amendments(self) -> None:
+        """Fold amend lines onto the entries they name, oldest first.
+
+        Entries are re-read from their files whenever a log changes, so folding again from
+        the originals after every refresh keeps the result exact.
+        """
+        db = self.db
+        amended = [r[0] for r in db.execute("SELECT DISTINCT amends FROM amendments")]
+        for target in amended:
+            row = db.execute("SELECT rowid, data FROM activities WHERE id=? ORDER BY rowid LIMIT 1",
+                             (target,)).fetchone()
+            if row is None:
+                continue
+            rowid, data = row
+            entry = json.loads(data)
+            original = entry.get("original") or {k: entry.get(k) for k in
+                                                  ("company", "person", "deal")}
+            entry.update(original)
+            for (change,) in db.execute(
+                    "SELECT data FROM amendments WHERE amends=? ORDER BY utc, id", (target,)):
+                entry.update(json.loads(change).get("set") or {})
+            entry["original"] = original
+            db.execute("UPDATE activities SET company=?, person=?, deal=?, data=? WHERE rowid=?",
+                       (_text(entry.get("company")), _text(entry.get("person")),
+                        _text(entry.get("deal")), json.dumps(entry, ensure_ascii=False), rowid))
 
     def _insert(self, record: Record) -> None:
         data = record.data
@@ -270,11 +340,58 @@ class Index:
             (_like_prefix(" ".join(fold(prefix).split())), *kinds, limit))
         return [r[0] for r in rows]
 
+    def timeline(self, *, company: str | None = None, person: str | None = None,
+                 deal: str | None = None, since_utc: str | None = None,
+                 kind: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+        """Log entries about a company (with its people and deals), a person or a deal,
+        newest first; each entry is the folded JSON object of its line."""
+        self.refresh()
+        where, args = [], []
+        for column, value in (("company", company), ("person", person), ("deal", deal),
+                              ("kind", kind)):
+            if value is not None:
+                where.append(f"{column}=?")
+                args.append(value)
+        if since_utc is not None:
+            where.append("utc >= ?")
+            args.append(since_utc)
+        sql = "SELECT data FROM activities"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY utc DESC, id DESC"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        seen, entries = set(), []
+        for (data,) in self.db.execute(sql, args):
+            entry = json.loads(data, parse_float=Decimal)
+            if entry.get("id") in seen:  # a union merge may repeat a line
+                continue
+            seen.add(entry.get("id"))
+            entries.append(entry)
+        return entries
+
     def broken(self) -> list[tuple[str, str]]:
         """(path, error) of record files the index could not read."""
         self.refresh()
         return self.db.execute(
             "SELECT path, error FROM records WHERE error IS NOT NULL ORDER BY path").fetchall()
+
+
+def _indexed(path: str) -> bool:
+    return bool(kind_of_path(path)) or is_log_path(path)
+
+
+def _utc(stamp: str) -> str | None:
+    """A sortable UTC form of a stored timestamp: entries from many time zones interleave."""
+    from datetime import datetime, timezone
+
+    try:
+        moment = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        return None
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def _text(value: Any) -> str | None:

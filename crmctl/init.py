@@ -57,7 +57,7 @@ def init_crm(path: Path, identity: Identity | None, now: datetime) -> Initialize
             if text not in existing:
                 change.write(name, existing + ("\n" if existing and not existing.endswith("\n")
                                                else "") + text)
-        commit = change.commit("Create the CRM")
+        commit = change.commit("Create the CRM", ["crm"])
     return Initialized(root, True, commit)
 
 

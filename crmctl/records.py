@@ -71,6 +71,34 @@ def validated(crm: Crm, kind: str, fields: Mapping[str, Any]) -> dict[str, Any]:
     return typed
 
 
+def write_updated(change: Change, record: Record, changes: Mapping[str, Any]) -> Record:
+    """Stage ``record`` with ``changes`` applied (None removes a field) and ``updated`` bumped.
+
+    The record is re-read from its file under the lock, so a concurrent change is kept.
+    """
+    current = change.crm.read_path(record.path) or record
+    fields = {**current.data, **changes, "updated": stamp(change.now)}
+    data = validated(change.crm, record.kind, fields)
+    change.write(record.path, yamlio.dump(data))
+    return Record(record.kind, data, record.path)
+
+
+def require_deal_details(crm: Crm, stage_id: str, deal: Mapping[str, Any]) -> None:
+    """From the configured stage on (lost aside), a deal needs amount, probability, close."""
+    process = crm.process
+    required_from = process.rules.deal_details_required_from
+    stage = process.stage(stage_id)
+    if not required_from or stage is None or stage.closed == "lost":
+        return
+    if process.stage_index(stage_id) < process.stage_index(required_from):
+        return
+    missing = [f for f in ("amount", "probability", "close") if deal.get(f) is None]
+    if missing:
+        flags = " ".join(f"--{f} ..." for f in missing)
+        raise UserError(f"a deal in {stage_id} needs {', '.join(missing)}",
+                        f"from {required_from} on, deals carry them: add {flags}")
+
+
 def _precheck(crm: Crm, kind: str, fields: Mapping[str, Any], now: datetime) -> None:
     """Validate what the user typed before any lookup, lock or write."""
     validated(crm, kind, {**fields, "id": "x", "created": stamp(now), "updated": stamp(now)})
@@ -98,7 +126,8 @@ def _write_new(change: Change, kind: str, fields: dict[str, Any], message: str) 
     data = validated(change.crm, kind, fields)
     path = record_path(kind, data["id"])
     change.write(path, yamlio.dump(data))
-    commit = change.commit(message)
+    related = [f"company/{data['company']}"] if data.get("company") else []
+    commit = change.commit(message, [f"{kind}/{data['id']}", *related])
     return Added(Record(kind, data, path), commit, message)
 
 
@@ -193,8 +222,9 @@ def add_deal(crm: Crm, name: str, *, company: str, actor: Actor, now: datetime,
         currency=(currency or process.currency).upper(), stage=stage_id,
         probability=probability if probability is not None else chosen.probability,
         close=parse_date(close, now).isoformat() if close else None,
-        owner=_owner(crm, owner), source=source, tags=_tags(tags))
+        owner=_owner(crm, owner), source=source, tags=_tags(tags), stage_since=stamp(now))
     _precheck(crm, "deal", {**fields, "company": "x"}, now)
+    require_deal_details(crm, stage_id, fields)
     with Change(crm, actor.identity, now) as change:
         employer = resolve(crm, company, ["company"])
         fields["company"] = employer.id

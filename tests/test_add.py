@@ -67,12 +67,20 @@ def test_deal_with_stage_probability_person_and_owner(cli, read_file) -> None:
     cli.ok("add", "person", "Bill Lumbergh", "--company", "Initech")
     cli.ok("add", "deal", "Printers", "--company", "initech", "--person", "bill lumbergh",
            "--stage", "proposal-presented", "--probability", "55", "--amount", "1500.50",
-           "--currency", "eur", "--owner", "sarah")
+           "--currency", "eur", "--owner", "sarah", "--close", "2027-03-31")
     data = yamlio.load(read_file("deals/in/initech-printers.yaml"))
     assert data["person"] == "bill-lumbergh"
     assert (data["stage"], data["probability"], data["amount"], data["currency"]) == \
         ("proposal-presented", "55", "1500.5", "EUR")
     assert data["owner"] == "sarah"
+
+
+def test_a_deal_from_qualified_on_needs_amount_and_close(cli) -> None:
+    cli.ok("add", "company", "Initech")
+    result = cli.fails(1, "add", "deal", "Printers", "--company", "Initech", "--stage",
+                       "qualified", "--amount", "500")
+    assert "a deal in qualified needs close" in result.stderr and "--close" in result.stderr
+    cli.ok("add", "deal", "Printers", "--company", "Initech", "--stage", "meeting-arranged")
 
 
 def test_deal_person_must_work_at_the_deal_company(cli) -> None:

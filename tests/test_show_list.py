@@ -24,6 +24,7 @@ def sales(cli):
     cli.ok("add", "deal", "Printers", "--company", "Initech", "--amount", "12000",
            "--person", "Peter Gibbons", "--owner", "sarah")
     cli.ok("add", "deal", "Doomsday Device", "--company", "Globex", "--amount", "1000000",
+           "--close", "2027-06-30",
            "--stage", "in-negotiation", "--owner", "jim")
     return cli
 

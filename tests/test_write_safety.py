@@ -393,8 +393,11 @@ def test_each_write_is_one_commit_by_the_acting_person(cli, crm_root):
         assert git(crm_root, "rev-parse", "HEAD~1") == before, "exactly one new commit"
         assert git(crm_root, "log", "-1", "--format=%an|%ae|%cn|%ce") == \
             f"{USER_NAME}|{USER_EMAIL}|{USER_NAME}|{USER_EMAIL}"
-        full_message = git(crm_root, "log", "-1", "--format=%B")
-        assert full_message == message
+        assert git(crm_root, "log", "-1", "--format=%s") == message
+        # The body holds only trailers naming the records, for `crmctl history RECORD`.
+        trailers = git(crm_root, "log", "-1", "--format=%(trailers:key=Crm-Record,valueonly)")
+        kind = {"companies": "company", "people": "person", "deals": "deal"}[path.split("/")[0]]
+        assert trailers.splitlines()[0] == f"{kind}/{path.rsplit('/', 1)[-1][:-5]}"
         assert changed_in(crm_root) == [path]
         assert committed_bytes(crm_root, "HEAD", path) == (crm_root / path).read_bytes()
         assert status(crm_root) == ""

@@ -1,0 +1,79 @@
+"""The activity log: every call, email, meeting and attempt, and every move, one JSON line each.
+
+Logs live in ``activities/<YYYY-MM>/<shard of the company id>.jsonl``: appending rewrites only a
+file bounded by one month of one shard, however long a company's history grows. Each entry has a
+random id, so clones never collide, and sits on one line, the one shape git's ``merge=union``
+merges without loss. Entries are never edited in place: a correction is a new ``amend`` line
+naming the id it changes, and readers fold by id.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Iterator, Mapping
+
+from crmctl.errors import DataError
+
+if TYPE_CHECKING:
+    from crmctl.change import Change
+
+LOG_FOLDER = "activities"
+
+
+def new_id() -> str:
+    """80 random bits in lowercase base32: unique across clones without coordination."""
+    return base64.b32encode(secrets.token_bytes(10)).decode().lower()
+
+
+def log_path(company_id: str, at: datetime) -> str:
+    from crmctl.store import shard
+
+    return f"{LOG_FOLDER}/{at:%Y-%m}/{shard(company_id)}.jsonl"
+
+
+def is_log_path(path: str) -> bool:
+    parts = path.split("/")
+    return len(parts) == 3 and parts[0] == LOG_FOLDER and parts[2].endswith(".jsonl")
+
+
+def encode(entry: Mapping[str, Any]) -> str:
+    """One line: JSON escapes newlines in notes, and None fields are left out."""
+    return json.dumps({k: v for k, v in entry.items() if v is not None},
+                      ensure_ascii=False, separators=(",", ":"))
+
+
+def parse_log(text: str, path: str) -> Iterator[tuple[int, dict[str, Any] | DataError]]:
+    """(line number, entry or the error on that line) for each non-blank line."""
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            entry = json.loads(line)
+        except ValueError as exc:
+            yield number, DataError(f"not a JSON object: {exc.msg}", path, number)
+            continue
+        if not isinstance(entry, dict):
+            yield number, DataError("not a JSON object", path, number)
+            continue
+        yield number, entry
+
+
+def append(change: "Change", entries: list[Mapping[str, Any]]) -> list[str]:
+    """Stage ``entries`` at the end of their month's log; returns the paths touched."""
+    paths = []
+    for entry in entries:
+        path = log_path(str(entry["company"]), datetime.fromisoformat(str(entry["at"])))
+        text = change.read(path) or ""
+        if text and not text.endswith("\n"):  # a hand edit may have dropped it
+            text += "\n"
+        change.write(path, text + encode(entry) + "\n")
+        paths.append(path)
+    return paths
+
+
+def first_line(note: str | None, width: int = 72) -> str:
+    line = (note or "").strip().splitlines()[0] if (note or "").strip() else ""
+    return line if len(line) <= width else line[: width - 1] + "…"
