@@ -358,7 +358,7 @@ class Index:
         sql = "SELECT data FROM activities"
         if where:
             sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY utc DESC, id DESC"
+        sql += " ORDER BY utc DESC, path DESC, line DESC"
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
         seen, entries = set(), []

@@ -37,6 +37,8 @@ class Shown:
     company: Record | None = None
     people: Sequence[Record] = field(default_factory=tuple)
     deals: Sequence[Record] = field(default_factory=tuple)
+    # Activities and moves, newest first; a company's include its people's and deals'.
+    timeline: Sequence[Mapping[str, Any]] = field(default_factory=tuple)
 
 
 # --- building and validating ---------------------------------------------------------------
@@ -104,7 +106,7 @@ def _precheck(crm: Crm, kind: str, fields: Mapping[str, Any], now: datetime) -> 
     validated(crm, kind, {**fields, "id": "x", "created": stamp(now), "updated": stamp(now)})
 
 
-def _unique_id(crm: Crm, kind: str, base: str) -> str:
+def unique_id(crm: Crm, kind: str, base: str) -> str:
     """``base``, or ``base-2``, ``base-3``...: the first free one, in the index and on disk."""
     candidate, n = base, 1
     while crm.index.kinds_with_id(candidate, [kind]) or (
@@ -175,7 +177,7 @@ def add_company(crm: Crm, name: str, *, actor: Actor, now: datetime, domain: str
             if matches:
                 raise _duplicate_error("company", name, matches)
         # The id leaves out legal suffixes: "Acme Products, Inc." is acme-products.
-        fields["id"] = _unique_id(crm, "company",
+        fields["id"] = unique_id(crm, "company",
                                   slugify(normalize_company(name), KINDS["company"].id_prefix))
         return _write_new(change, "company", fields, f'Add company "{name}"')
 
@@ -200,7 +202,7 @@ def add_person(crm: Crm, name: str, *, company: str, actor: Actor, now: datetime
             matches = similar_people(crm, name, employer.id, emails)
             if matches:
                 raise _duplicate_error("person", name, matches)
-        fields["id"] = _unique_id(crm, "person", slugify(name, KINDS["person"].id_prefix))
+        fields["id"] = unique_id(crm, "person", slugify(name, KINDS["person"].id_prefix))
         return _write_new(change, "person", fields, f'Add person "{name}" at "{employer.name}"')
 
 
@@ -242,7 +244,7 @@ def add_deal(crm: Crm, name: str, *, company: str, actor: Actor, now: datetime,
                 raise _duplicate_error("deal", name, [
                     Match(d.id, d.name, 100.0, f"same title at {employer.name}") for d in same])
         base = slugify(f"{employer.id} {name}", KINDS["deal"].id_prefix)
-        fields["id"] = _unique_id(crm, "deal", base)
+        fields["id"] = unique_id(crm, "deal", base)
         money = f"{fields['amount']:,} {fields['currency']}, " if fields["amount"] is not None \
             else ""
         return _write_new(change, "deal", fields,
@@ -267,16 +269,17 @@ def _unique(items: Iterable[str]) -> list[str]:
 def show(crm: Crm, ref: str, kinds: Sequence[str] = tuple(KINDS)) -> Shown:
     record = resolve(crm, ref, kinds)
     index = crm.index
+    timeline = index.timeline(**{record.kind: record.id})
     if record.kind == "company":
         return Shown(record, None, index.select("person", company=record.id),
-                     index.select("deal", company=record.id))
+                     index.select("deal", company=record.id), timeline)
     company = index.get("company", record.get("company")) if record.get("company") else None
     if record.kind == "person":
         deals = [d for d in index.select("deal", company=record.get("company"))
                  if d.get("person") == record.id]
-        return Shown(record, company, (), deals)
+        return Shown(record, company, (), deals, timeline)
     people = [p for p in (index.get("person", record.get("person")),) if p]
-    return Shown(record, company, people, ())
+    return Shown(record, company, people, (), timeline)
 
 
 def list_records(crm: Crm, kind: str, *, status: str | None = None, stage: str | None = None,

@@ -200,9 +200,10 @@ def show(
     ctx: typer.Context,
     record: Annotated[str, typer.Argument(metavar="RECORD", help="A company, person or deal: id, name or a close spelling.",
                                           autocompletion=complete_records(ANY_RECORD))],
+    limit: Annotated[int, typer.Option(help="Timeline entries to show in a table (0: all).")] = 20,
     fmt: FormatOption = Format.table,
 ) -> None:
-    """Show a record with its company, people and deals."""
+    """Show a record with its company, people, deals and timeline (newest first)."""
     from crmctl.records import show as show_record
     from crmctl.render import color_enabled, style, write_json, write_rows
 
@@ -213,7 +214,8 @@ def show(
         write_json({"kind": rec.kind, "record": dict(rec.data),
                     "company": dict(shown.company.data) if shown.company else None,
                     "people": [dict(p.data) for p in shown.people],
-                    "deals": [dict(d.data) for d in shown.deals]})
+                    "deals": [dict(d.data) for d in shown.deals],
+                    "timeline": list(shown.timeline)})
         return
     if fmt == Format.csv:
         fields = [k for k in rec.data]
@@ -244,3 +246,28 @@ def show(
                        headers=headers, numeric=NUMERIC)
         else:
             typer.echo("  none yet")
+    typer.echo("")
+    typer.echo(style(f"Timeline ({len(shown.timeline)})", bold=True, enabled=colored))
+    if not shown.timeline:
+        typer.echo("  nothing logged yet")
+        return
+    entries = list(shown.timeline)[:limit] if limit else list(shown.timeline)
+    write_rows([timeline_row(e) for e in entries], ["at", "by", "what", "with", "note"], "table",
+               headers=["WHEN", "WHO", "WHAT", "WITH", "NOTE"])
+    if len(entries) < len(shown.timeline):
+        typer.echo(f"  ... {len(shown.timeline) - len(entries)} older (--limit 0 shows all)")
+
+
+def timeline_row(entry) -> dict:  # type: ignore[no-untyped-def]
+    """One log entry as a row: an activity, or a move of stage or status."""
+    from crmctl.activities import first_line
+
+    if entry.get("kind") == "move":
+        what = f"{entry.get('field')}: {entry.get('from')} -> {entry.get('to')}"
+    else:
+        what = str(entry.get("type", "")) + (f"/{entry['outcome']}" if entry.get("outcome") else "")
+    parties = [entry.get(k) for k in ("person", "deal") if entry.get(k)]
+    return {"at": str(entry.get("at", ""))[:16].replace("T", " "),
+            "by": entry.get("by_name") or entry.get("by"), "what": what,
+            "with": ", ".join(parties),
+            "note": first_line(entry.get("note") or entry.get("reason"), 60)}

@@ -1,0 +1,148 @@
+"""The git history of the CRM as an activity feed, and blame per field.
+
+Every crmctl commit names its records in ``Crm-Record:`` trailers; a commit without them was
+made by hand and is shown by its author and the files it changed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Sequence
+
+from crmctl.change import RECORD_TRAILER
+from crmctl.gitops import GitError
+from crmctl.model import Record
+from crmctl.store import Crm
+
+_FIELD_SEP, _RECORD_SEP = "\x1f", "\x1e"
+PAST = {"Add": "added", "Log": "logged", "Move": "moved", "Convert": "converted",
+        "Create": "created", "Edit": "edited", "Merge": "merged", "Assign": "assigned",
+        "Delete": "deleted", "Import": "imported", "Declare": "declared"}
+
+
+@dataclass(frozen=True)
+class Change:
+    commit: str
+    at: datetime
+    author: str
+    email: str
+    subject: str
+    records: Sequence[str] = field(default_factory=tuple)
+    files: Sequence[str] = field(default_factory=tuple)
+
+    @property
+    def by_hand(self) -> bool:
+        return not self.records
+
+    def feed_line(self) -> str:
+        when = self.at.strftime("%Y-%m-%d %H:%M")
+        if self.by_hand:
+            shown = ", ".join(self.files[:3]) + (f" and {len(self.files) - 3} more"
+                                                 if len(self.files) > 3 else "")
+            return f"{when} {self.author} edited {shown or 'nothing'} by hand: {self.subject}"
+        verb, _, rest = self.subject.partition(" ")
+        return f"{when} {self.author} {PAST.get(verb, verb.lower())} {rest}".rstrip()
+
+
+def history(crm: Crm, record: Record | None = None, *, since: date | None = None,
+            by: str | None = None, limit: int | None = None) -> list[Change]:
+    """Newest first: all changes, or those that touched ``record``'s file or name it."""
+    fmt = _RECORD_SEP + _FIELD_SEP.join(
+        ["%H", "%an", "%ae", "%aI", "%s", f"%(trailers:key={RECORD_TRAILER},valueonly,separator=%x1d)"])
+    args = ["log", f"--format={fmt}", "--name-only", "--no-renames"]
+    if since:
+        args.append(f"--since={since.isoformat()} 00:00")
+    changes: dict[str, Change] = {}
+    if record is None:
+        changes.update(_parse(crm.git.run(*args, "--").decode("utf-8", "replace")))
+    else:
+        key = f"{record.kind}/{record.id}"
+        by_file = crm.git.run(*args, "--", record.path).decode("utf-8", "replace")
+        by_name = crm.git.run(*args, "--fixed-strings", f"--grep={RECORD_TRAILER}: {key}",
+                              "--").decode("utf-8", "replace")
+        changes.update(_parse(by_file))
+        changes.update((c, ch) for c, ch in _parse(by_name).items() if key in ch.records)
+    found = sorted(changes.values(), key=lambda c: c.at, reverse=True)
+    if by:
+        wanted = by.lower()
+        user = crm.process.user(by)
+        names = {wanted} | ({user.name.lower(), (user.email or "").lower()} if user else set())
+        found = [c for c in found if c.author.lower() in names or c.email.lower() in names]
+    return found[:limit] if limit else found
+
+
+def _parse(output: str) -> dict[str, Change]:
+    changes = {}
+    for chunk in output.split(_RECORD_SEP):
+        if not chunk.strip():
+            continue
+        head, _, files = chunk.partition("\n")
+        commit, author, email, at, subject, trailers = head.split(_FIELD_SEP)
+        changes[commit] = Change(
+            commit, datetime.fromisoformat(at), author, email, subject,
+            tuple(r.strip() for r in trailers.split("\x1d") if r.strip()),
+            tuple(f for f in files.splitlines() if f.strip()))
+    return changes
+
+
+@dataclass(frozen=True)
+class FieldBlame:
+    field: str
+    value: object
+    commit: str | None  # None: changed in the work tree, not committed yet
+    author: str
+    at: datetime | None
+    subject: str
+
+
+def blame(crm: Crm, record: Record, only: str | None = None) -> list[FieldBlame]:
+    """Who set each top-level field of the record's file to its current value, and when."""
+    current = crm.read_path(record.path) or record
+    keys = list(current.data)
+    try:
+        porcelain = crm.git.run("blame", "--line-porcelain", "--", record.path).decode(
+            "utf-8", "replace")
+        lines = _blame_lines(porcelain)
+    except GitError:  # a file never committed has no history yet
+        lines = []
+    starts = sorted((current.line_of(k), k) for k in keys)
+    result = []
+    for i, (start, key) in enumerate(starts):
+        end = starts[i + 1][0] - 1 if i + 1 < len(starts) else len(lines)
+        if only and key != only:
+            continue
+        owners = [lines[n - 1] for n in range(start, end + 1) if 0 < n <= len(lines)]
+        newest = max(owners, key=lambda o: o["time"]) if owners else None
+        uncommitted = newest is None or set(newest["commit"]) == {"0"}
+        result.append(FieldBlame(
+            key, current.data[key], None if uncommitted else newest["commit"],
+            newest["author"] if newest and not uncommitted else "(not committed yet)",
+            datetime.fromisoformat(newest["at"]) if newest and not uncommitted else None,
+            newest["summary"] if newest and not uncommitted else ""))
+    return result
+
+
+def _blame_lines(porcelain: str) -> list[dict[str, str]]:
+    """One dict per line of the file: commit, author, at (ISO with offset), time, summary."""
+    from datetime import timedelta, timezone
+
+    lines, meta = [], {}
+    for raw in porcelain.split("\n"):
+        if raw.startswith("\t"):
+            lines.append(dict(meta))
+            continue
+        word, _, value = raw.partition(" ")
+        if len(word) == 40 and all(c in "0123456789abcdef" for c in word):
+            meta["commit"] = word
+        elif word == "author":
+            meta["author"] = value
+        elif word == "author-time":
+            meta["time"] = value.zfill(12)
+        elif word == "author-tz":
+            sign = -1 if value.startswith("-") else 1
+            offset = timedelta(hours=int(value[1:3]), minutes=int(value[3:5])) * sign
+            meta["at"] = datetime.fromtimestamp(int(meta["time"]), timezone(offset)).isoformat()
+        elif word == "summary":
+            meta["summary"] = value
+    return lines
