@@ -12,7 +12,8 @@ from typing import Callable, Iterable, Iterator
 from crmctl.errors import DataError
 from crmctl.model import KINDS, Record
 from crmctl.process import PROCESS_FILE, process_problems
-from crmctl.schemas import Validator
+from crmctl.activities import LOG_FOLDER, is_log_path, parse_log
+from crmctl.schemas import Validator, load_schema
 from crmctl.store import RECORD_FOLDERS, Crm, kind_of_path, record_path
 from crmctl.change import TEMP_SUFFIX
 
@@ -33,13 +34,13 @@ Reader = Callable[[str], bytes]
 def check_crm(crm: Crm, staged: bool = False) -> list[Problem]:
     """All problems in the work tree (or, with ``staged``, in what is about to be committed)."""
     if staged:
-        paths = [p for p in crm.git.text("ls-files", "-z", "--", PROCESS_FILE, *RECORD_FOLDERS)
-                 .split("\0") if p]
+        paths = [p for p in crm.git.text("ls-files", "-z", "--", PROCESS_FILE, *RECORD_FOLDERS,
+                                         LOG_FOLDER).split("\0") if p]
         staged_bytes = dict(zip(paths, crm.git.read_blobs(f":{p}" for p in paths)))
         read: Reader = staged_bytes.__getitem__
     else:
         paths = [PROCESS_FILE] if (crm.root / PROCESS_FILE).exists() else []
-        for folder in RECORD_FOLDERS:
+        for folder in (*RECORD_FOLDERS, LOG_FOLDER):
             base = crm.root / folder
             if base.is_dir():
                 paths += sorted(p.relative_to(crm.root).as_posix() for p in base.rglob("*")
@@ -59,10 +60,14 @@ def _problems(crm: Crm, paths: Iterable[str], read: Reader) -> Iterator[Problem]
     if process_errors:
         return  # records cannot be judged against a broken process
     validators = {kind: Validator(crm.record_schema(kind)) for kind in KINDS}
+    log_validator = Validator(load_schema("activity.schema.json"))
     records: list[Record] = []
     unreadable: set[tuple[str, str]] = set()  # (kind, id) of files that exist but do not parse
     for path in paths:
         if path == PROCESS_FILE:
+            continue
+        if is_log_path(path):
+            yield from _log_problems(path, read(path), log_validator)
             continue
         kind = kind_of_path(path)
         if kind is None:
@@ -84,6 +89,24 @@ def _problems(crm: Crm, paths: Iterable[str], read: Reader) -> Iterator[Problem]
         elif path != record_path(kind, record.id):
             yield Problem(path, 1, f"this file belongs at {record_path(kind, record.id)}")
     yield from _reference_problems(records, unreadable)
+
+
+def _log_problems(path: str, data: bytes, validator: Validator) -> Iterator[Problem]:
+    """Each line of an activity log must be one valid entry; ids must not repeat."""
+    seen: dict[str, int] = {}
+    for line, entry in parse_log(data.decode("utf-8", "replace"), path):
+        if isinstance(entry, DataError):
+            yield Problem(path, line, entry.message)
+            continue
+        for _, message in validator.errors(entry):
+            yield Problem(path, line, message)
+        entry_id = entry.get("id")
+        if isinstance(entry_id, str):
+            if entry_id in seen:
+                yield Problem(path, line, f"id {entry_id} is also used on line {seen[entry_id]}"
+                                          " (entries are never edited: append an amend line)")
+            else:
+                seen[entry_id] = line
 
 
 def _reference_problems(records: list[Record],
