@@ -15,7 +15,7 @@ from crmctl.process import PROCESS_FILE, process_problems
 from crmctl.activities import LOG_FOLDER, is_log_path, parse_log
 from crmctl.schemas import Validator, load_schema
 from crmctl.store import RECORD_FOLDERS, Crm, kind_of_path, record_path
-from crmctl.change import TEMP_SUFFIX
+from crmctl.journal import TEMP_SUFFIX
 
 
 @dataclass(frozen=True, order=True)

@@ -8,7 +8,7 @@ these forms; it is imported only when such a form is typed (~50 ms), never at st
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from crmctl.errors import UserError
 
@@ -25,13 +25,12 @@ def _natural(text: str, now: datetime, prefer: str) -> datetime | None:
     if match:
         sign, count, unit = match.groups()
         text = f"in {count} {_UNITS[unit]}" if sign == "+" else f"{count} {_UNITS[unit]} ago"
-    offset = now.utcoffset() or timedelta(0)
-    minutes = int(offset.total_seconds() // 60)
-    zone = f"{'+' if minutes >= 0 else '-'}{abs(minutes) // 60:02d}{abs(minutes) % 60:02d}"
+    # Read in local wall-clock time; local_moment() then gives it the offset in force on
+    # that date (summer or winter time), not today's.
     return dateparser.parse(text, languages=["en"], settings={
-        "RELATIVE_BASE": now.replace(tzinfo=None), "PREFER_DATES_FROM": prefer,
-        "TIMEZONE": zone, "RETURN_AS_TIMEZONE_AWARE": True,
-        "PREFER_DAY_OF_MONTH": "first", "DATE_ORDER": "YMD"})
+        "RELATIVE_BASE": now.astimezone().replace(tzinfo=None), "PREFER_DATES_FROM": prefer,
+        "RETURN_AS_TIMEZONE_AWARE": False, "PREFER_DAY_OF_MONTH": "first",
+        "DATE_ORDER": "YMD"})
 
 
 def parse_moment(text: str, now: datetime, prefer: str = "past") -> datetime:
@@ -46,7 +45,7 @@ def parse_moment(text: str, now: datetime, prefer: str = "past") -> datetime:
         if moment is None:
             raise UserError(f"{text!r} is not a date or time I can read", EXAMPLES) from None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=now.tzinfo)
+        moment = moment.astimezone()  # local time, with the offset in force on its date
     return moment
 
 

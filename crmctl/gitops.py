@@ -110,7 +110,7 @@ class Git:
             return False
         if not present:
             return True
-        on_disk = self.text("hash-object", "--no-filters", "--", *present).split()
+        on_disk = self.text("hash-object", "--", *present).split()  # as commit_paths hashes
         return all(committed[p] == oid for p, oid in zip(present, on_disk))
 
     def tree_blobs(self, treeish: str, folders: Sequence[str]) -> list[tuple[str, str]]:
@@ -166,7 +166,8 @@ class Git:
         """Commit the work-tree state of ``paths`` (deleted when absent) on top of HEAD.
 
         Only these paths change; the user's other edits and staged changes are untouched.
-        Returns the new commit id; raises Conflict if HEAD moved underneath.
+        Returns the new commit id; raises Conflict if HEAD moved underneath. Git's index is
+        left to ``stage``.
         """
         parent = self.head()
         present = [p for p in paths if (self.root / p).exists()]
@@ -193,11 +194,14 @@ class Git:
             raise Conflict(f"git could not update {ref}: {exc.message.split(': ', 1)[-1]}",
                            "if no other git command is running, delete the stale .lock file "
                            "named there and run the command again") from None
-        self.run("update-index", "--add", "--remove", "--", *paths)
         if commit.endswith("00"):
             # Plumbing never triggers git's automatic housekeeping; do it now and then.
             self.run("gc", "--auto", "--quiet", check=False)
         return commit
+
+    def stage(self, paths: Sequence[str]) -> None:
+        """Make git's index match the work tree for ``paths``, so `git status` stays clean."""
+        self.run("update-index", "--add", "--remove", "--", *paths)
 
     def _entries(self, tree: str | None) -> dict[str, tuple[str, str, str]]:
         if not tree:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 
 from crmctl.errors import UserError
-from crmctl.gitops import Identity
+from crmctl.gitops import Git, Identity
 from crmctl.store import Crm
 
 
@@ -24,12 +25,27 @@ def current_actor(crm: Crm, as_user: str | None = None) -> Actor:
         assert user is not None
         email = user.email or f"{user.id}@users.crmctl.invalid"
         return Actor(Identity(user.name, email), user.id)
-    name, email = crm.git.config("user.name"), crm.git.config("user.email")
-    if not name or not email:
+    identity = git_identity(crm.git)
+    if identity is None:
         raise UserError(
             "who is acting? the CRM repo has no git user.name/user.email",
             f"run: git -C {crm.root} config user.name 'Your Name' && git -C {crm.root} config "
             "user.email you@example.com, or pass --as USER / set $CRMCTL_USER")
     matched = next((u.id for u in crm.process.users
-                    if u.email and u.email.lower() == email.lower()), None)
-    return Actor(Identity(name, email), matched)
+                    if u.email and u.email.lower() == identity.email.lower()), None)
+    return Actor(identity, matched)
+
+
+def git_identity(git: Git) -> Identity | None:
+    """git's user.name and user.email as git itself resolves them (repo, then global)."""
+    name, email = git.config("user.name"), git.config("user.email")
+    return Identity(name, email) if name and email else None
+
+
+def parse_identity(text: str) -> Identity:
+    """'Sarah Closer <sarah@example.com>' -> an Identity (for init, before users exist)."""
+    match = re.match(r"^\s*([^<>]+?)\s*<([^<>@\s]+@[^<>\s]+)>\s*$", text)
+    if not match:
+        raise UserError(f"--as {text!r} is not NAME <EMAIL>",
+                        "e.g. crmctl --as 'Sarah Closer <sarah@example.com>' init")
+    return Identity(match.group(1), match.group(2))

@@ -14,6 +14,7 @@ from typing import Any, Iterable, Iterator
 
 from crmctl.errors import DataError
 from crmctl.gitops import GitError
+from crmctl.journal import recover_if_needed
 from crmctl.model import Record
 from crmctl.names import fold, normalize_company, normalize_person
 from crmctl.activities import LOG_FOLDER, is_log_path, parse_log
@@ -90,8 +91,6 @@ class Index:
         """Bring the index up to the files' truth: HEAD plus any uncommitted edits."""
         if self._fresh:
             return
-        from crmctl.change import recover_if_needed
-
         recover_if_needed(self.crm)
         git = self.crm.git
         head = git.head()

@@ -10,7 +10,8 @@ from pathlib import Path
 
 from crmctl.change import Change
 from crmctl.errors import UserError
-from crmctl.gitops import Identity
+from crmctl.gitops import Git, Identity
+from crmctl.identity import git_identity
 from crmctl.process import PROCESS_FILE
 from crmctl.schemas import default_process_text
 from crmctl.store import STATE_DIR, Crm
@@ -32,6 +33,7 @@ class Initialized:
     root: Path
     created: bool
     commit: str | None
+    hook_installed: bool = True  # False: the repo already had a pre-commit hook of its own
 
 
 def init_crm(path: Path, identity: Identity | None, now: datetime) -> Initialized:
@@ -41,43 +43,46 @@ def init_crm(path: Path, identity: Identity | None, now: datetime) -> Initialize
         return Initialized(root, False, None)
     if root.exists() and not root.is_dir():
         raise UserError(f"{root} is a file, not a folder", "choose a folder for the CRM")
-    root.mkdir(parents=True, exist_ok=True)
+    enclosing = next((f for f in root.parents if (f / PROCESS_FILE).is_file()), None)
+    if enclosing is not None:
+        raise UserError(f"{root} is inside the CRM at {enclosing}",
+                        "choose a folder outside it for a new CRM")
+    existing = next(f for f in (root, *root.parents) if f.is_dir())
+    identity = identity or git_identity(Git(existing))
+    if identity is None:  # checked before anything is created
+        raise UserError(
+            "who is creating this CRM? git has no user.name/user.email",
+            "run: git config --global user.name 'Your Name' && git config --global user.email "
+            "you@example.com, or pass --as 'NAME <EMAIL>'")
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"cannot create {root}: {exc.strerror}", "choose another folder") from None
     crm = Crm(root)
     if not (root / ".git").exists():
         crm.git.run("init", "-q")
     # Settings that keep status and diffs fast on a repo of many small files.
     crm.git.run("config", "core.untrackedCache", "true")
     crm.git.run("config", "index.version", "4")
-    identity = identity or _git_identity(crm)
-    _install_hook(crm)
+    hook_installed = _install_hook(crm)
     with Change(crm, identity, now) as change:
         change.write(PROCESS_FILE, default_process_text())
         for name, text in ((".gitignore", GITIGNORE), (".gitattributes", GITATTRIBUTES)):
-            existing = (root / name).read_text() if (root / name).exists() else ""
-            if text not in existing:
-                change.write(name, existing + ("\n" if existing and not existing.endswith("\n")
-                                               else "") + text)
+            existing_text = (root / name).read_text() if (root / name).exists() else ""
+            if text not in existing_text:
+                separator = "\n" if existing_text and not existing_text.endswith("\n") else ""
+                change.write(name, existing_text + separator + text)
         commit = change.commit("Create the CRM", ["crm"])
-    return Initialized(root, True, commit)
+    return Initialized(root, True, commit, hook_installed)
 
 
-def _git_identity(crm: Crm) -> Identity:
-    name, email = crm.git.config("user.name"), crm.git.config("user.email")
-    if not name or not email:
-        raise UserError(
-            "who is creating this CRM? git has no user.name/user.email",
-            "run: git config --global user.name 'Your Name' && git config --global user.email "
-            "you@example.com, or pass --as NAME <EMAIL>")
-    return Identity(name, email)
-
-
-def _install_hook(crm: Crm) -> None:
+def _install_hook(crm: Crm) -> bool:
     """A pre-commit hook that runs ``crmctl check`` so hand edits are checked too."""
     hooks = crm.git.git_dir() / "hooks"
     hooks.mkdir(exist_ok=True)
     hook = hooks / "pre-commit"
     if hook.exists() and HOOK_MARK not in hook.read_text(errors="replace"):
-        return  # the team's own hook: leave it alone
+        return False  # the team's own hook: leave it alone (init says so)
     python = shlex.quote(sys.executable)
     hook.write_text(f"""#!/bin/sh
 {HOOK_MARK}: check the CRM's files before every commit.
@@ -89,3 +94,4 @@ fi
 echo "crmctl is not installed here; the CRM files were not checked" >&2
 """)
     hook.chmod(0o755)
+    return True

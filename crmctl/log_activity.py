@@ -129,10 +129,10 @@ def _parties(crm: Crm, target: Record, with_person: str | None,
         person = resolve(crm, with_person, ["person"])
     if deal:
         deal_record = resolve(crm, deal, ["deal"])
-    if deal_record is not None and person is None and deal_record.get("person"):
-        person = index.get("person", deal_record.get("person"))
-    for other in (person, deal_record):
+    for other in (deal_record, person):
         if other is not None and other.get("company") != company.id:
             raise UserError(f"{other.kind} {other.name!r} is at {other.get('company')}, "
                             f"not at {company.name}", "name one of the company's own")
+    if deal_record is not None and person is None and deal_record.get("person"):
+        person = index.get("person", deal_record.get("person"))
     return company, person, deal_record

@@ -31,7 +31,7 @@ def git_identity(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(config))
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    for name in ("CRMCTL_DIR", "CRMCTL_USER", "NO_COLOR", "CRMCTL_LOCK_TIMEOUT"):
+    for name in ("CRMCTL_DIR", "CRMCTL_USER", "NO_COLOR", "CRMCTL_LOCK_TIMEOUT", "CRMCTL_NOW"):
         monkeypatch.delenv(name, raising=False)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
@@ -40,7 +41,21 @@ def acting(ctx: typer.Context, crm: "Crm") -> "Actor":
 
 
 def now() -> datetime:
-    return datetime.now().astimezone()
+    """The moment a command acts at: the clock, or $CRMCTL_NOW (ISO with an offset) for
+    scripts that replay history and for tests that need a fixed "today"."""
+    fixed = os.environ.get("CRMCTL_NOW")
+    if not fixed:
+        return datetime.now().astimezone()
+    from crmctl.errors import UserError
+
+    try:
+        moment = datetime.fromisoformat(fixed.replace("Z", "+00:00"))
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise UserError(f"$CRMCTL_NOW={fixed!r} is not an ISO time with an offset",
+                        "e.g. CRMCTL_NOW=2026-11-25T09:00:00+01:00, or unset it")
+    return moment
 
 
 class Format(str, Enum):

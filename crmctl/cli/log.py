@@ -52,9 +52,28 @@ def log(
 
 
 def _note_from_editor(type_id: str, target: str) -> Optional[str]:
-    text = typer.edit(EDITOR_TEMPLATE.format(type=type_id, target=target))
-    if text is None:
-        return None
+    """Open $VISUAL / $EDITOR (else vi) on a template, as git commit does."""
+    import os
+    import shlex
+    import subprocess
+    import tempfile
+
+    from crmctl.errors import UserError
+
+    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+    with tempfile.TemporaryDirectory(prefix="crmctl-") as folder:
+        path = os.path.join(folder, "NOTE.txt")
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(EDITOR_TEMPLATE.format(type=type_id, target=target))
+        try:
+            status = subprocess.run([*shlex.split(editor), path]).returncode
+        except OSError as exc:
+            raise UserError(f"cannot start the editor {editor!r}: {exc.strerror}",
+                            "set $EDITOR, or pass --note TEXT") from None
+        if status != 0:
+            raise UserError(f"the editor {editor!r} exited with {status}; nothing logged")
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
     kept = [line for line in text.splitlines() if not line.startswith("#")]
     return "\n".join(kept).strip() or None
 

@@ -30,19 +30,17 @@ def init(
     path: Annotated[Optional[Path], typer.Argument(metavar="PATH", help="Folder for the CRM (default: --dir or here).")] = None,
 ) -> None:
     """Create a CRM folder: a git repository with crm.yaml, git settings and a first commit."""
+    from crmctl.identity import parse_identity
     from crmctl.init import init_crm
 
     target = path or Path(globals_of(ctx).dir or ".")
-    identity = None
-    if globals_of(ctx).as_user:
-        from crmctl.gitops import Identity
-        from crmctl.names import slugify
-
-        name = globals_of(ctx).as_user
-        identity = Identity(name, f"{slugify(name, 'user')}@users.crmctl.invalid")
-    result = init_crm(target, identity, now())
+    as_user = globals_of(ctx).as_user
+    result = init_crm(target, parse_identity(as_user) if as_user else None, now())
     if result.created:
         typer.echo(f"Created a CRM in {result.root}")
+        if not result.hook_installed:
+            say("note: the repo has a pre-commit hook of its own; add `crmctl check --staged` "
+                "to it to check hand edits")
         say("Next: crmctl add company NAME, then crmctl add person NAME --company COMPANY")
     else:
         say(f"{result.root} is already a CRM; nothing changed")

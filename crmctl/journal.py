@@ -1,0 +1,152 @@
+"""Files on disk, written so that a kill at any moment can be undone or finished.
+
+``atomic_write`` never leaves a half file. Before a write touches the work tree, the original
+bytes of every path go into a journal under ``.git/``; ``recover`` (run under the CRM lock by
+the next command, read or write) restores them if the commit never landed, or finishes the
+bookkeeping if it did.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import time
+from pathlib import Path
+
+from crmctl.errors import Conflict, UserError
+from crmctl.gitops import RepoLock
+from crmctl.store import Crm
+
+JOURNAL = "crmctl-journal.json"
+LOCK = "crmctl.lock"
+TEMP_SUFFIX = ".crmctl-tmp"
+DEFAULT_LOCK_TIMEOUT = 30.0
+# Lock files git leaves behind when it is killed; a stale HEAD.lock blocks every later commit.
+GIT_LOCKS = ("index.lock", "HEAD.lock")
+# A git lock made while the killed write ran (within this many seconds of its journal) is
+# that write's; any other lock younger than STALE_AFTER may be a git command the user is
+# running right now (`git commit` holds index.lock while its editor is open).
+OUR_WINDOW = 5.0
+STALE_AFTER = 600.0
+
+
+def temp_path(path: Path) -> Path:
+    return path.with_name(f".{path.name}{TEMP_SUFFIX}")
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write via a temporary file in the same folder, fsync, rename: never a half file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = temp_path(path)
+    with open(temp, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temp, path)
+
+
+def remove(path: Path) -> None:
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        return
+    # Leave no empty shard folders behind (git does not track them anyway).
+    for folder in (path.parent, path.parent.parent):
+        try:
+            folder.rmdir()
+        except OSError:
+            break
+
+
+def lock_timeout() -> float:
+    text = os.environ.get("CRMCTL_LOCK_TIMEOUT")
+    if not text:
+        return DEFAULT_LOCK_TIMEOUT
+    try:
+        return float(text)
+    except ValueError:
+        raise UserError(f"$CRMCTL_LOCK_TIMEOUT={text!r} is not a number of seconds",
+                        "e.g. CRMCTL_LOCK_TIMEOUT=60, or unset it") from None
+
+
+def crm_lock(crm: Crm) -> RepoLock:
+    return RepoLock(crm.git.git_dir() / LOCK, lock_timeout())
+
+
+def write_journal(crm: Crm, parent: str | None, originals: dict[str, bytes | None]) -> Path:
+    entry = {"parent": parent,
+             "files": {p: None if data is None else base64.b64encode(data).decode()
+                       for p, data in originals.items()}}
+    journal = crm.git.git_dir() / JOURNAL
+    atomic_write(journal, json.dumps(entry).encode())
+    return journal
+
+
+def restore(root: Path, originals: dict[str, bytes | None]) -> None:
+    for path, data in originals.items():
+        if data is None:
+            remove(root / path)
+        else:
+            atomic_write(root / path, data)
+        temp_path(root / path).unlink(missing_ok=True)
+
+
+def recover_if_needed(crm: Crm) -> bool:
+    """Before reading: if a killed write left a journal, take the lock and clean up after it."""
+    if not (crm.git.git_dir() / JOURNAL).exists():
+        return False
+    with crm_lock(crm) as lock:
+        crm.git.pass_fds = (lock.fd,) if lock.fd is not None else ()
+        try:
+            return recover(crm)
+        finally:
+            crm.git.pass_fds = ()
+
+
+def recover(crm: Crm) -> bool:
+    """Undo or finish a write that was killed part-way; True if there was one.
+
+    Called under the CRM lock, so a journal found here belongs to a dead process.
+    """
+    git_dir = crm.git.git_dir()
+    journal = git_dir / JOURNAL
+    try:
+        entry = json.loads(journal.read_text())
+    except FileNotFoundError:
+        return False
+    except ValueError:  # killed while writing the journal itself: nothing was touched yet
+        journal.unlink(missing_ok=True)
+        return True
+    _clear_stale_git_locks(crm, git_dir, journal.stat().st_mtime)
+    originals = {p: None if v is None else base64.b64decode(v)
+                 for p, v in entry["files"].items()}
+    head = crm.git.head()
+    committed = head is not None and head != entry["parent"] and crm.git.matches_head(
+        list(originals))
+    if not committed:
+        restore(crm.root, originals)
+    else:  # committed; only the temp files and git's index may lag
+        for path in originals:
+            temp_path(crm.root / path).unlink(missing_ok=True)
+        crm.git.stage(list(originals))
+    journal.unlink(missing_ok=True)
+    return True
+
+
+def _clear_stale_git_locks(crm: Crm, git_dir: Path, journal_time: float) -> None:
+    """Remove the git locks a killed crmctl left; leave (and report) one that may be the
+    user's own git at work."""
+    ref = crm.git.head_ref()
+    names = list(GIT_LOCKS) + ([f"{ref}.lock"] if ref.startswith("refs/") else [])
+    for name in names:
+        lock = git_dir / name
+        try:
+            made = lock.stat().st_mtime
+        except FileNotFoundError:
+            continue
+        ours = journal_time - 1 <= made <= journal_time + OUR_WINDOW
+        if not ours and time.time() - made < STALE_AFTER:
+            raise Conflict(f"git is busy: {lock} exists", "wait for the git command holding "
+                           "it to finish, or delete the file if none is running")
+        lock.unlink(missing_ok=True)
