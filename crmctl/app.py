@@ -6,12 +6,13 @@ import sys
 from typing import Annotated, Any, Optional
 
 import typer
-from typer._click.exceptions import ClickException, UsageError  # Typer 0.28 vendors click
+from typer._click.exceptions import (  # Typer 0.28 vendors click
+    ClickException, NoArgsIsHelpError, UsageError)
 from typer.core import TyperGroup
 
 from crmctl import __version__
 from crmctl.cli.common import Globals
-from crmctl.errors import EXIT_USAGE, CrmError
+from crmctl.errors import EXIT_USAGE, EXIT_USER, CrmError
 
 
 class CrmGroup(TyperGroup):
@@ -25,6 +26,12 @@ class CrmGroup(TyperGroup):
                                   complete_var=complete_var, standalone_mode=False, **extra)
         except CrmError as exc:
             _fail(f"crmctl: error: {exc}", exc.exit_code)
+        except NoArgsIsHelpError as exc:  # bare `crmctl` or `crmctl add`: help, not an error
+            typer.echo(exc.ctx.get_help() if exc.ctx else "")
+            code = 0
+            if standalone_mode:
+                sys.exit(code)
+            return code
         except UsageError as exc:
             command = exc.ctx.command_path if exc.ctx else "crmctl"
             _fail(f"{command}: error: {exc.format_message()} (see '{command} --help')",
@@ -33,6 +40,11 @@ class CrmGroup(TyperGroup):
             _fail(f"crmctl: error: {exc.format_message()}", exc.exit_code)
         except typer.Abort:
             _fail("crmctl: aborted", 130)
+        except OSError as exc:
+            # The machine said no (a folder that cannot be written, a disk that is full):
+            # not a bug in crmctl, and the user can act on it.
+            where = f": {exc.filename}" if exc.filename else ""
+            _fail(f"crmctl: error: {exc.strerror or exc}{where}", EXIT_USER)
         code = result if isinstance(result, int) else 0
         if standalone_mode:
             sys.exit(code)

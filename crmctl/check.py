@@ -14,7 +14,7 @@ from crmctl.model import KINDS, Record
 from crmctl.process import PROCESS_FILE, process_problems
 from crmctl.activities import LOG_FOLDER, is_log_path, parse_log
 from crmctl.schemas import Validator, load_schema
-from crmctl.store import RECORD_FOLDERS, Crm, kind_of_path, record_path
+from crmctl.store import RECORD_FOLDERS, Crm, id_of_path, kind_of_path, record_path
 from crmctl.journal import TEMP_SUFFIX
 
 
@@ -77,13 +77,15 @@ def _problems(crm: Crm, paths: Iterable[str], read: Reader) -> Iterator[Problem]
             record = crm.parse(path, read(path))
         except DataError as exc:
             yield Problem(path, exc.line or 1, exc.message)
-            unreadable.add((kind, path.rsplit("/", 1)[-1][: -len(".yaml")]))
+            unreadable.add((kind, id_of_path(path)))
             continue
         records.append(record)
         for key, message in validators[kind].errors(dict(record.data)):
             yield Problem(path, record.line_of(key) if key else 1, message)
-        stem = path.rsplit("/", 1)[-1][: -len(".yaml")]
-        if record.id != stem:
+        stem = id_of_path(path)
+        if not record.id:
+            pass  # "missing field id" was reported by the schema
+        elif record.id != stem:
             yield Problem(path, record.line_of("id"),
                           f"id {record.id!r} does not match the file name {stem}.yaml")
         elif path != record_path(kind, record.id):

@@ -18,7 +18,7 @@ from crmctl.journal import recover_if_needed
 from crmctl.model import Record
 from crmctl.names import fold, normalize_company, normalize_person
 from crmctl.activities import LOG_FOLDER, is_log_path, parse_log
-from crmctl.store import RECORD_FOLDERS, Crm, kind_of_path
+from crmctl.store import RECORD_FOLDERS, Crm, id_of_path, kind_of_path
 
 SCHEMA_VERSION = "3"
 FOLDERS = (*RECORD_FOLDERS, LOG_FOLDER)  # what the index reads
@@ -72,12 +72,20 @@ class Index:
     @property
     def db(self) -> sqlite3.Connection:
         if self._db is None:
-            db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            db.executescript(_TABLES)
-            self._db = db
+            try:
+                self._db = self._open()
+            except sqlite3.DatabaseError:  # a damaged cache: it holds nothing worth keeping
+                for suffix in ("", "-wal", "-shm"):
+                    self.path.with_name(self.path.name + suffix).unlink(missing_ok=True)
+                self._db = self._open()
         return self._db
+
+    def _open(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.executescript(_TABLES)
+        return db
 
     def mark_stale(self) -> None:
         self._fresh = False
@@ -92,6 +100,7 @@ class Index:
         if self._fresh:
             return
         recover_if_needed(self.crm)
+        self.crm.process  # a broken crm.yaml fails here, before anything is indexed
         git = self.crm.git
         head = git.head()
         dirty = git.dirty_paths(FOLDERS) if head else []
@@ -99,8 +108,10 @@ class Index:
         self._logs_touched = False
         db.execute("BEGIN IMMEDIATE")
         try:
-            indexed = self._meta("head")
-            if self._meta("version") != SCHEMA_VERSION or (indexed and head is None):
+            indexed = self._meta("head") or None  # "" was stored for an unborn branch
+            if (self._meta("version") != SCHEMA_VERSION or (indexed and head is None)
+                    or self._meta("process") != self.crm.process_digest):
+                # Records are typed by crm.yaml: when it changes, read every file again.
                 indexed = None
                 self._clear()
             changed = None
@@ -127,7 +138,8 @@ class Index:
             if self._logs_touched:
                 self._apply_amendments()
             db.executemany("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)",
-                           [("head", head or ""), ("version", SCHEMA_VERSION)])
+                           [("head", head or ""), ("version", SCHEMA_VERSION),
+                            ("process", self.crm.process_digest)])
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
@@ -176,9 +188,8 @@ class Index:
             try:
                 record = self.crm.parse(path, text)
             except DataError as exc:
-                stem = path.rsplit("/", 1)[-1][:-5]
                 db.execute("INSERT INTO records(path, kind, id, error) VALUES (?,?,?,?)",
-                           (path, kind, stem, str(exc)))
+                           (path, kind, id_of_path(path), str(exc)))
                 continue
             self._insert(record)
 
@@ -236,6 +247,10 @@ class Index:
 
     def _insert(self, record: Record) -> None:
         data = record.data
+        if not isinstance(data.get("id"), str) or not data.get("id"):
+            # A hand edit dropped the id: list it under its file name; check reports it.
+            record = Record(record.kind, {**data, "id": id_of_path(record.path)}, record.path)
+            data = record.data
         tags = data.get("tags")
         self.db.execute(
             "INSERT INTO records(path, kind, id, name, company, status, stage, owner, tags, data)"

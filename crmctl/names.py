@@ -25,6 +25,7 @@ _NON_WORD = re.compile(r"[^\w]+", re.UNICODE)
 _SLUG_JUNK = re.compile(r"[^a-z0-9]+")
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 MAX_ID_LENGTH = 64
+MAX_NAME_LENGTH = 200
 
 
 def fold(text: str) -> str:
@@ -69,8 +70,14 @@ def check_name(name: str, what: str = "name") -> str:
     if not any(ch.isalnum() for ch in cleaned):
         raise UserError(f"the {what} {name!r} has no letter or digit",
                         "give a name with at least one letter or digit")
-    if any(unicodedata.category(ch) == "Cc" for ch in cleaned):
-        raise UserError(f"the {what} {name!r} holds control characters", "remove them")
+    if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in cleaned):
+        # Cf: invisible format characters (zero-width spaces, right-to-left overrides) make
+        # two names that look alike differ, or one name display as another.
+        raise UserError(f"the {what} {name!r} holds control or invisible characters",
+                        "remove them")
+    if len(cleaned) > MAX_NAME_LENGTH:
+        raise UserError(f"the {what} is {len(cleaned)} characters long",
+                        f"names are at most {MAX_NAME_LENGTH}")
     return cleaned
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, Iterable, Mapping, Sequence
 
 from crmctl import yamlio
@@ -16,11 +16,11 @@ from crmctl.errors import Conflict, UserError
 from crmctl.identity import Actor
 from crmctl.model import KINDS, Record
 from crmctl.names import check_name, normalize_company, normalize_person, slugify
+from crmctl.render import money as money_text
 from crmctl.resolve import resolve
 from crmctl.schemas import Validator, coerce, field_order, load_schema
 from crmctl.store import Crm, record_path
 
-SYSTEM_FIELDS = ("id", "created", "updated")
 _DOMAIN_PREFIX = re.compile(r"^(?:[a-z]+://)?(?:www\.)?")
 
 
@@ -44,8 +44,9 @@ class Shown:
 # --- building and validating ---------------------------------------------------------------
 
 def parse_assignments(pairs: Iterable[str], kind: str, crm: Crm) -> dict[str, str]:
-    """``--set FIELD=VALUE`` pairs; only fields the schema or crm.yaml declares."""
-    allowed = [f for f in field_order(kind, crm.process) if f not in SYSTEM_FIELDS]
+    """``--set FIELD=VALUE`` pairs for the team's own fields and notes (the other built-in
+    fields have options of their own, which must not be overridden silently)."""
+    allowed = sorted(crm.process.fields.get(kind) or {}) + ["notes"]
     values: dict[str, str] = {}
     for pair in pairs:
         name, sep, value = pair.partition("=")
@@ -53,10 +54,11 @@ def parse_assignments(pairs: Iterable[str], kind: str, crm: Crm) -> dict[str, st
         if not sep or not name:
             raise UserError(f"--set {pair!r} is not FIELD=VALUE", "e.g. --set territory=north")
         if name not in allowed:
-            custom = sorted(crm.process.fields.get(kind) or {})
+            hint = (f"use --{name} for a built-in field" if name in builtin_fields(kind)
+                    else f"declare it under fields: {kind}: in crm.yaml")
             raise UserError(
-                f"unknown {kind} field {name!r} (declared fields: {', '.join(custom) or 'none'})",
-                f"declare it under fields: {kind}: in crm.yaml")
+                f"unknown {kind} field {name!r} (declared fields: {', '.join(allowed) or 'none'})",
+                hint)
         values[name] = value
     return values
 
@@ -138,16 +140,20 @@ def normalize_domain(domain: str) -> str:
     return value
 
 
+_AMOUNT = re.compile(r"^-?(\d{1,3}(,\d{3})+|\d+)(\.\d{1,4})?$")
+MAX_AMOUNT = Decimal(10) ** 15
+
+
 def parse_amount(text: str) -> Decimal:
-    cleaned = text.strip().replace(",", "").replace("_", "")
-    try:
-        value = Decimal(cleaned)
-    except InvalidOperation:
-        raise UserError(f"amount {text!r} is not a number", "e.g. --amount 12000 or 12000.50") from None
-    if not value.is_finite():
-        raise UserError(f"amount {text!r} is not a number", "e.g. --amount 12000")
+    """12000, 12,000.50: plain decimals only (no exponents, no stray commas), bounded."""
+    cleaned = text.strip()
+    if not _AMOUNT.match(cleaned):
+        raise UserError(f"amount {text!r} is not a number", "e.g. --amount 12000 or 12,000.50")
+    value = Decimal(cleaned.replace(",", ""))
     if value < 0:
         raise UserError(f"amount {text!r} is negative", "amounts are zero or more")
+    if value >= MAX_AMOUNT:
+        raise UserError(f"amount {text!r} is too large", "amounts are below 10^15")
     return value
 
 
@@ -245,8 +251,8 @@ def add_deal(crm: Crm, name: str, *, company: str, actor: Actor, now: datetime,
                     Match(d.id, d.name, 100.0, f"same title at {employer.name}") for d in same])
         base = slugify(f"{employer.id} {name}", KINDS["deal"].id_prefix)
         fields["id"] = unique_id(crm, "deal", base)
-        money = f"{fields['amount']:,} {fields['currency']}, " if fields["amount"] is not None \
-            else ""
+        money = f"{money_text(fields['amount'])} {fields['currency']}, " \
+            if fields["amount"] is not None else ""
         return _write_new(change, "deal", fields,
                           f'Add deal "{name}" with "{employer.name}" ({money}{stage_id})')
 

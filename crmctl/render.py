@@ -17,7 +17,7 @@ FORMATS = ("table", "json", "csv")
 
 def color_enabled(stream: TextIO) -> bool:
     """ANSI styling only on a terminal, and never when NO_COLOR is set (cron mail, pipes)."""
-    return "NO_COLOR" not in os.environ and hasattr(stream, "isatty") and stream.isatty()
+    return not os.environ.get("NO_COLOR") and hasattr(stream, "isatty") and stream.isatty()
 
 
 def style(text: str, *, bold: bool = False, fg: str | None = None, enabled: bool) -> str:

@@ -21,7 +21,17 @@ RECORD_FOLDERS = tuple(kind.plural for kind in KINDS.values())
 
 
 def find_root(explicit: str | None = None, cwd: Path | None = None) -> Path:
-    """--dir, else $CRMCTL_DIR, else the nearest folder at or above ``cwd`` with crm.yaml."""
+    """--dir, else $CRMCTL_DIR, else the nearest folder at or above ``cwd`` with crm.yaml;
+    it must be the top of its own git repository (every path crmctl commits is relative
+    to it)."""
+    root = _find_process_folder(explicit, cwd)
+    if not (root / ".git").exists():
+        raise NotFound(f"{root} holds crm.yaml but is not the top of its own git repository",
+                       f"make it one: git -C {root} init, then commit crm.yaml")
+    return root
+
+
+def _find_process_folder(explicit: str | None, cwd: Path | None) -> Path:
     chosen = explicit or os.environ.get("CRMCTL_DIR")
     if chosen:
         root = Path(chosen).expanduser().resolve()
@@ -46,6 +56,11 @@ def record_path(kind: str, record_id: str) -> str:
     return f"{KINDS[kind].plural}/{shard(record_id)}/{record_id}.yaml"
 
 
+def id_of_path(path: str) -> str:
+    """companies/ac/acme-products.yaml -> acme-products"""
+    return path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+
+
 def kind_of_path(path: str) -> str | None:
     parts = path.split("/")
     if len(parts) == 3 and parts[2].endswith(".yaml") and parts[0] in KIND_BY_FOLDER:
@@ -67,6 +82,13 @@ class Crm:
     @cached_property
     def process(self) -> Process:
         return load_process(self.root)
+
+    @cached_property
+    def process_digest(self) -> str:
+        """Identifies the crm.yaml the index was typed with."""
+        import hashlib
+
+        return hashlib.sha1((self.root / PROCESS_FILE).read_bytes()).hexdigest()
 
     @cached_property
     def index(self) -> "Index":

@@ -29,8 +29,8 @@ def files_under(folder: Path, skip: Path | None = None) -> set[str]:
 
 # --- names through `crmctl add company` ----------------------------------------------------
 
-LONG_NAME = "Very Long Name Holdings " * 12 + "Worldwide"  # 297 characters
-assert len(LONG_NAME) >= 290
+LONG_NAME = "Very Long Name Holdings " * 7 + "Worldwide"  # 177 characters: near the limit
+assert 170 <= len(LONG_NAME) <= 200
 
 
 @pytest.mark.parametrize("args, expected_id", [
@@ -40,9 +40,9 @@ assert len(LONG_NAME) >= 290
     (["--", "--help"], "help"),
     (["AT&T"], "at-and-t"),
     ([LONG_NAME], None),
-    (["x" * 300], "x" * MAX_ID_LENGTH),
+    (["x" * 200], "x" * MAX_ID_LENGTH),
 ], ids=["accents", "japanese", "path-traversal", "dash-dash-help", "ampersand", "long-words",
-        "300-chars"])
+        "200-chars"])
 def test_any_name_gives_a_safe_id_and_a_file_inside_the_crm(cli, crm_root, tmp_path, args,
                                                             expected_id):
     name = args[-1]
@@ -68,6 +68,13 @@ def test_any_name_gives_a_safe_id_and_a_file_inside_the_crm(cli, crm_root, tmp_p
     shown = cli.ok("show", record_id)
     assert shown.stdout.startswith(f"{name}  (company {record_id})")
     assert cli("check").exit_code == 0
+
+
+@pytest.mark.parametrize("name", ["x" * 201, "Acme\u202eProducts", "Acme\u200bProducts"],
+                         ids=["201-chars", "right-to-left-override", "zero-width-space"])
+def test_overlong_names_and_invisible_characters_are_refused(cli, name):
+    result = cli.fails(1, "add", "company", name)
+    assert "at most 200" in result.stderr or "invisible characters" in result.stderr
 
 
 def test_a_japanese_name_gets_a_stable_hashed_id_that_differs_per_name(cli):
