@@ -20,7 +20,7 @@ from crmctl.names import fold, normalize_company, normalize_person
 from crmctl.activities import LOG_FOLDER, is_log_path, parse_log
 from crmctl.store import RECORD_FOLDERS, Crm, id_of_path, kind_of_path
 
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "4"
 FOLDERS = (*RECORD_FOLDERS, LOG_FOLDER)  # what the index reads
 _TABLES = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
@@ -30,7 +30,7 @@ CREATE TABLE IF NOT EXISTS records(
 CREATE INDEX IF NOT EXISTS records_kind_id ON records(kind, id);
 CREATE INDEX IF NOT EXISTS records_company ON records(company);
 CREATE TABLE IF NOT EXISTS names(path TEXT, kind TEXT, id TEXT, name TEXT, folded TEXT,
-    norm TEXT);
+    norm TEXT, company TEXT);
 CREATE INDEX IF NOT EXISTS names_path ON names(path);
 CREATE INDEX IF NOT EXISTS names_folded ON names(folded);
 CREATE INDEX IF NOT EXISTS names_norm ON names(norm);
@@ -260,10 +260,12 @@ class Index:
              "|" + "|".join(map(str, tags)) + "|" if isinstance(tags, list) else None,
              json.dumps(dict(data), default=_json_default, ensure_ascii=False)))
         names = [record.name] + [a for a in data.get("aliases") or [] if isinstance(a, str)]
+        company = record.id if record.kind == "company" else _text(data.get("company"))
         self.db.executemany(
-            "INSERT INTO names(path, kind, id, name, folded, norm) VALUES (?,?,?,?,?,?)",
+            "INSERT INTO names(path, kind, id, name, folded, norm, company) "
+            "VALUES (?,?,?,?,?,?,?)",
             [(record.path, record.kind, record.id, n, " ".join(fold(n).split()),
-              normalize(record.kind, n)) for n in names if n])
+              normalize(record.kind, n), company) for n in names if n])
         contacts = []
         if isinstance(data.get("domain"), str):
             contacts.append(("domain", data["domain"].lower()))
@@ -285,12 +287,16 @@ class Index:
             (kind, record_id)).fetchone()
         return self._record(kind, row[0], row[1]) if row else None
 
-    def kinds_with_id(self, record_id: str, kinds: Iterable[str]) -> list[str]:
+    def kinds_with_id(self, record_id: str, kinds: Iterable[str],
+                      company: str | None = None) -> list[str]:
         self.refresh()
-        kinds = list(kinds)
-        marks = ",".join("?" * len(kinds))
+        where, args = _kinds_clause(kinds, company)
         return [r[0] for r in self.db.execute(
-            f"SELECT kind FROM records WHERE id=? AND kind IN ({marks})", (record_id, *kinds))]
+            f"SELECT DISTINCT kind FROM names WHERE id=? AND {where}", (record_id, *args))] or \
+            [r[0] for r in self.db.execute(  # a file that cannot be read has no names row
+                f"SELECT kind FROM records WHERE id=? AND kind IN "
+                f"({','.join('?' * len(list(kinds)))}) AND error IS NOT NULL",
+                (record_id, *kinds))]
 
     def select(self, kind: str, *, status: str | None = None, stage: str | None = None,
                owner: str | None = None, tag: str | None = None,
@@ -311,31 +317,53 @@ class Index:
             "ORDER BY name COLLATE NOCASE, id", args)
         return [self._record(kind, data, path) for data, path in rows]
 
-    def names(self, kinds: Iterable[str]) -> list[tuple[str, str, str, str]]:
+    def names(self, kinds: Iterable[str],
+              company: str | None = None) -> list[tuple[str, str, str, str]]:
         """(kind, id, name, normalised name) of every name and alias of these kinds."""
         self.refresh()
-        kinds = list(kinds)
-        marks = ",".join("?" * len(kinds))
+        where, args = _kinds_clause(kinds, company)
         return self.db.execute(
-            f"SELECT kind, id, name, norm FROM names WHERE kind IN ({marks})", kinds).fetchall()
+            f"SELECT kind, id, name, norm FROM names WHERE {where}", args).fetchall()
 
-    def by_folded_name(self, folded: str, kinds: Iterable[str]) -> list[tuple[str, str, str]]:
+    def by_folded_name(self, folded: str, kinds: Iterable[str],
+                       company: str | None = None) -> list[tuple[str, str, str]]:
         self.refresh()
-        kinds = list(kinds)
-        marks = ",".join("?" * len(kinds))
+        where, args = _kinds_clause(kinds, company)
         return self.db.execute(
-            f"SELECT DISTINCT kind, id, name FROM names WHERE folded=? AND kind IN ({marks})",
-            (folded, *kinds)).fetchall()
+            f"SELECT DISTINCT kind, id, name FROM names WHERE folded=? AND {where}",
+            (folded, *args)).fetchall()
 
-    def by_normalized_name(self, text: str, kinds: Iterable[str]) -> list[tuple[str, str, str]]:
+    def by_normalized_name(self, text: str, kinds: Iterable[str],
+                           company: str | None = None) -> list[tuple[str, str, str]]:
         """Records whose name or alias normalises like ``text`` (legal suffixes set aside)."""
         self.refresh()
         found = []
         for kind in kinds:
+            where, args = _kinds_clause([kind], company)
             found += self.db.execute(
-                "SELECT DISTINCT kind, id, name FROM names WHERE norm=? AND kind=?",
-                (normalize(kind, text), kind)).fetchall()
+                f"SELECT DISTINCT kind, id, name FROM names WHERE norm=? AND {where}",
+                (normalize(kind, text), *args)).fetchall()
         return found
+
+    def by_name_words(self, text: str, kinds: Iterable[str],
+                      company: str | None = None) -> list[tuple[str, str, str]]:
+        """Records with a name in which every word of ``text`` begins a word: "acme"
+        finds "Acme Products", "gen mot" finds "General Motors"."""
+        self.refresh()
+        found: dict[tuple[str, str], str] = {}
+        for kind in kinds:
+            words = normalize(kind, text).split()
+            if not words:
+                continue
+            where, args = _kinds_clause([kind], company)
+            for word in words:
+                like = _like_prefix(word)
+                where += " AND (norm LIKE ? ESCAPE '\\' OR norm LIKE ? ESCAPE '\\')"
+                args += [like, "% " + like]
+            for kind_, rid, name in self.db.execute(
+                    f"SELECT kind, id, name FROM names WHERE {where} ORDER BY name", args):
+                found.setdefault((kind_, rid), name)
+        return [(kind, rid, name) for (kind, rid), name in found.items()]
 
     def by_contact(self, kind: str, type_: str, value: str) -> list[tuple[str, str]]:
         self.refresh()
@@ -343,16 +371,22 @@ class Index:
             "SELECT DISTINCT c.id, r.name FROM contacts c JOIN records r ON r.path = c.path "
             "WHERE c.kind=? AND c.type=? AND c.value=?", (kind, type_, value.lower())).fetchall()
 
-    def name_prefix(self, prefix: str, kinds: Iterable[str], limit: int = 50) -> list[str]:
-        """Names starting with ``prefix`` (any case), for shell completion."""
+    def completions(self, prefix: str, kinds: Iterable[str],
+                    limit: int = 50) -> list[tuple[str, str]]:
+        """(value, description) for shell completion: ids that start with ``prefix`` (with
+        the name as description), and names that start with it exactly (the shell keeps only
+        what begins with the text typed)."""
         self.refresh()
-        kinds = list(kinds)
-        marks = ",".join("?" * len(kinds))
-        rows = self.db.execute(
-            f"SELECT DISTINCT name FROM names WHERE folded LIKE ? ESCAPE '\\' "
-            f"AND kind IN ({marks}) ORDER BY name LIMIT ?",
-            (_like_prefix(" ".join(fold(prefix).split())), *kinds, limit))
-        return [r[0] for r in rows]
+        where, args = _kinds_clause(kinds, None)
+        like = _like_prefix(prefix.lower())
+        found = [(rid, name) for rid, name in self.db.execute(
+            f"SELECT DISTINCT id, name FROM names WHERE id LIKE ? ESCAPE '\\' AND {where} "
+            "AND name IS NOT NULL ORDER BY id LIMIT ?", (like, *args, limit))]
+        found += [(name, rid) for name, rid in self.db.execute(
+            f"SELECT DISTINCT name, id FROM names WHERE name LIKE ? ESCAPE '\\' AND {where} "
+            "ORDER BY name LIMIT ?", (_like_prefix(prefix), *args, limit))
+            if name.startswith(prefix)]
+        return found[:limit]
 
     def timeline(self, *, company: str | None = None, person: str | None = None,
                  deal: str | None = None, since_utc: str | None = None,
@@ -389,6 +423,16 @@ class Index:
         self.refresh()
         return self.db.execute(
             "SELECT path, error FROM records WHERE error IS NOT NULL ORDER BY path").fetchall()
+
+
+def _kinds_clause(kinds: Iterable[str], company: str | None) -> tuple[str, list[str]]:
+    kinds = list(kinds)
+    where = f"kind IN ({','.join('?' * len(kinds))})"
+    args = list(kinds)
+    if company is not None:
+        where += " AND company=?"
+        args.append(company)
+    return where, args
 
 
 def _indexed(path: str) -> bool:

@@ -12,7 +12,7 @@ from crmctl.dates import stamp
 from crmctl.errors import Conflict, UserError
 from crmctl.identity import Actor
 from crmctl.model import ActivityType, Record
-from crmctl.records import write_updated
+from crmctl.records import resolve_member, write_updated
 from crmctl.resolve import resolve
 from crmctl.store import Crm
 
@@ -126,10 +126,10 @@ def _parties(crm: Crm, target: Record, with_person: str | None,
         raise UserError(f"{target.kind} {target.name!r} has no readable company "
                         f"{target.get('company')!r}", "run crmctl check")
     if with_person:
-        person = resolve(crm, with_person, ["person"])
+        person = resolve_member(crm, with_person, "person", company)
     if deal:
-        deal_record = resolve(crm, deal, ["deal"])
-    for other in (deal_record, person):
+        deal_record = resolve_member(crm, deal, "deal", company)
+    for other in (deal_record, person):  # a deal or person named as the RECORD itself
         if other is not None and other.get("company") != company.id:
             raise UserError(f"{other.kind} {other.name!r} is at {other.get('company')}, "
                             f"not at {company.name}", "name one of the company's own")

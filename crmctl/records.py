@@ -12,7 +12,7 @@ from crmctl import yamlio
 from crmctl.change import Change
 from crmctl.dates import parse_date, stamp
 from crmctl.dedupe import Match, similar_companies, similar_people
-from crmctl.errors import Conflict, UserError
+from crmctl.errors import Conflict, NotFound, UserError
 from crmctl.identity import Actor
 from crmctl.model import KINDS, Record
 from crmctl.names import check_name, normalize_company, normalize_person, slugify
@@ -85,6 +85,16 @@ def write_updated(change: Change, record: Record, changes: Mapping[str, Any]) ->
     data = validated(change.crm, record.kind, fields)
     change.write(record.path, yamlio.dump(data))
     return Record(record.kind, data, record.path)
+
+
+def resolve_member(crm: Crm, ref: str, kind: str, company: Record) -> Record:
+    """A person or deal of ``company`` by loose name; one elsewhere is named in the error."""
+    try:
+        return resolve(crm, ref, [kind], company=company.id)
+    except NotFound:
+        other = resolve(crm, ref, [kind])  # raises NotFound/Ambiguous itself if none fits
+        raise UserError(f"{other.kind} {other.name!r} is at {other.get('company')}, "
+                        f"not at {company.name}", f"name a {kind} of {company.name}") from None
 
 
 def require_deal_details(crm: Crm, stage_id: str, deal: Mapping[str, Any]) -> None:
@@ -237,12 +247,7 @@ def add_deal(crm: Crm, name: str, *, company: str, actor: Actor, now: datetime,
         employer = resolve(crm, company, ["company"])
         fields["company"] = employer.id
         if person:
-            contact = resolve(crm, person, ["person"])
-            if contact.get("company") != employer.id:
-                raise UserError(f"{contact.name} ({contact.id}) works at "
-                                f"{contact.get('company')}, not at {employer.name}",
-                                "name a person of the deal's company")
-            fields["person"] = contact.id
+            fields["person"] = resolve_member(crm, person, "person", employer).id
         if not force:
             same = [d for d in crm.index.select("deal", company=employer.id)
                     if normalize_person(d.name) == normalize_person(name)]

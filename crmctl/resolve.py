@@ -1,97 +1,124 @@
 """'acme products inc' -> a record: by id, exact name or alias, then a fuzzy match.
 
-A single clear winner is used; an ambiguous or weak match is an error that lists the best
-candidates with their ids. Never a silent guess.
+In order: ``kind/id`` or an id; the exact name or an alias in any case; the name with legal
+suffixes set aside; a typo of one name (a full-name similarity well above every other);
+the words of one name's beginning ("acme" when only one Acme exists). A single clear winner
+is used; an ambiguous or weak match is an error that lists the best candidates with their
+ids. Never a silent guess.
 """
 
 from __future__ import annotations
 
 from typing import Sequence
 
-from crmctl.errors import Ambiguous, NotFound, UserError
+from crmctl.errors import Ambiguous, DataError, NotFound, UserError
 from crmctl.index import normalize
 from crmctl.model import KINDS, Record
 from crmctl.names import fold, is_valid_id
 from crmctl.store import Crm
 
 ALL_KINDS = tuple(KINDS)
-CLEAR_WIN = 88     # a fuzzy score at or above this can win...
+CLEAR_WIN = 88     # a full-name similarity at or above this can win...
 MARGIN = 6         # ...when the runner-up (another record) trails by at least this much
 SHOW_FROM = 55     # candidates worth naming in an error
+MIN_PREFIX = 3     # shorter words never pick a record by their beginning alone
 
 
 def _what(kinds: Sequence[str]) -> str:
     return " or ".join(kinds) if len(kinds) < 3 else "record"
 
 
-def resolve(crm: Crm, ref: str, kinds: Sequence[str] = ALL_KINDS) -> Record:
-    """The one record of ``kinds`` that ``ref`` names; NotFound or Ambiguous otherwise."""
+def resolve(crm: Crm, ref: str, kinds: Sequence[str] = ALL_KINDS,
+            company: str | None = None) -> Record:
+    """The one record of ``kinds`` that ``ref`` names; NotFound or Ambiguous otherwise.
+
+    ``company`` limits the search to the people and deals of that company.
+    """
     text = " ".join(ref.split())
     if not text:
         raise UserError(f"an empty {_what(kinds)} name", "give a name or an id")
     index = crm.index
+    kind_word, slash, rest = text.partition("/")
+    if slash and kind_word in kinds and is_valid_id(rest):
+        if index.kinds_with_id(rest, [kind_word], company):
+            return _get(crm, kind_word, rest)
+        raise NotFound(f"no {kind_word} with the id {rest!r}")
     if is_valid_id(text):
-        found = index.kinds_with_id(text, kinds)
+        found = index.kinds_with_id(text, kinds, company)
         if len(found) == 1:
             return _get(crm, found[0], text)
         if len(found) > 1:
             raise Ambiguous(f"{text!r} is the id of a {' and a '.join(found)}",
-                            "name the kind, e.g. crmctl show " + found[0] + f" {text}")
+                            f"say which: {found[0]}/{text}")
     # Exact before normalised before fuzzy: "Acme Products Inc" is exactly one record even
     # when "Acme Paper Products" scores high too.
-    for exact in (index.by_folded_name(" ".join(fold(text).split()), kinds),
-                  index.by_normalized_name(text, kinds)):
+    for exact in (index.by_folded_name(" ".join(fold(text).split()), kinds, company),
+                  index.by_normalized_name(text, kinds, company)):
         distinct = {(kind, rid) for kind, rid, _ in exact}
         if len(distinct) == 1:
             kind, rid = distinct.pop()
             return _get(crm, kind, rid)
         if len(distinct) > 1:
-            listed = "; ".join(f"{name} ({kind} {rid})" for kind, rid, name in sorted(exact))
+            listed = "; ".join(f"{name} ({kind}/{rid})" for kind, rid, name in sorted(exact))
             raise Ambiguous(f"{text!r} names more than one record: {listed}", "use the id")
-    return _fuzzy(crm, text, kinds)
+    return _fuzzy(crm, text, kinds, company)
 
 
 def _get(crm: Crm, kind: str, record_id: str) -> Record:
     record = crm.index.get(kind, record_id)
     if record is None:  # the file exists but cannot be read
-        raise NotFound(f"the {kind} {record_id!r} cannot be read",
-                       "run crmctl check to see what is wrong with its file")
+        raise DataError(f"the {kind} {record_id!r} cannot be read",
+                        hint="run crmctl check to see what is wrong with its file")
     return record
 
 
-def candidates(crm: Crm, text: str, kinds: Sequence[str],
-               limit: int = 5) -> list[tuple[float, str, str, str]]:
-    """Best (score, kind, id, name) fuzzy matches, one per record, best first."""
+def candidates(crm: Crm, text: str, kinds: Sequence[str], company: str | None = None,
+               limit: int = 5) -> list[tuple[float, float, str, str, str]]:
+    """Best (listing score, full-name score, kind, id, name), one per record, best first.
+
+    The listing score (WRatio) rewards partial matches, good for naming candidates; the
+    full-name score (token_sort_ratio) is the one that may pick a record by itself.
+    """
     from rapidfuzz import fuzz, process
 
-    rows = crm.index.names(kinds)
-    if not rows:
-        return []
-    best: dict[tuple[str, str], tuple[float, str]] = {}
-    queries = {kind: normalize(kind, text) for kind in kinds}
+    rows = crm.index.names(kinds, company)
+    best: dict[tuple[str, str], tuple[float, float, str]] = {}
     for kind in kinds:
-        query = queries[kind]
+        query = normalize(kind, text)
         choices = {i: row[3] for i, row in enumerate(rows) if row[0] == kind}
         if not query or not choices:
             continue
         for _, score, i in process.extract(query, choices, scorer=fuzz.WRatio,
-                                           limit=limit * 3, score_cutoff=SHOW_FROM):
-            kind_, rid, name, _ = rows[i]
-            if score > best.get((kind_, rid), (-1.0, ""))[0]:
-                best[(kind_, rid)] = (score, name)
-    ranked = sorted(((score, kind, rid, name) for (kind, rid), (score, name) in best.items()),
-                    key=lambda c: (-c[0], c[3]))
+                                           limit=limit * 4, score_cutoff=SHOW_FROM):
+            kind_, rid, name, norm = rows[i]
+            full = fuzz.token_sort_ratio(query, norm)
+            old = best.get((kind_, rid))
+            if old is None or (full, score) > (old[1], old[0]):
+                best[(kind_, rid)] = (score, full, name)
+    ranked = sorted(((score, full, kind, rid, name)
+                     for (kind, rid), (score, full, name) in best.items()),
+                    key=lambda c: (-c[1], -c[0], c[4]))
     return ranked[:limit]
 
 
-def _fuzzy(crm: Crm, text: str, kinds: Sequence[str]) -> Record:
-    found = candidates(crm, text, kinds)
-    listed = "; ".join(f"{name} ({kind} {rid}, {score:.0f}%)" for score, kind, rid, name in found)
-    if found and found[0][0] >= CLEAR_WIN and (len(found) == 1 or
-                                               found[0][0] - found[1][0] >= MARGIN):
-        return _get(crm, found[0][1], found[0][2])
-    if found and found[0][0] >= CLEAR_WIN:
+def _fuzzy(crm: Crm, text: str, kinds: Sequence[str], company: str | None) -> Record:
+    found = candidates(crm, text, kinds, company)
+    by_listing = sorted(found, key=lambda c: (-c[0], c[4]))
+    listed = "; ".join(f"{name} ({kind}/{rid}, {score:.0f}%)"
+                       for score, _, kind, rid, name in by_listing)
+    strong = [c for c in found if c[1] >= CLEAR_WIN]
+    if strong and (len(strong) == 1 or strong[0][1] - strong[1][1] >= MARGIN):
+        return _get(crm, strong[0][2], strong[0][3])
+    if len(strong) > 1:
         raise Ambiguous(f"{text!r} could be more than one {_what(kinds)}: {listed}",
+                        "use a fuller name or the id")
+    starts = crm.index.by_name_words(text, kinds, company) if len(text) >= MIN_PREFIX else []
+    if len(starts) == 1:
+        return _get(crm, starts[0][0], starts[0][1])
+    if len(starts) > 1:
+        shown = "; ".join(f"{name} ({kind}/{rid})" for kind, rid, name in starts[:5])
+        more = f" and {len(starts) - 5} more" if len(starts) > 5 else ""
+        raise Ambiguous(f"{text!r} could be more than one {_what(kinds)}: {shown}{more}",
                         "use a fuller name or the id")
     if found:
         raise NotFound(f"no {_what(kinds)} named {text!r}; closest: {listed}",

@@ -22,6 +22,9 @@ def test_commands_and_record_names_complete(cli) -> None:
                                                      "General Motors"]
     assert complete(cli.root, "crmctl add person X --company Gen") == ["General Mills",
                                                                        "General Motors"]
+    # Lower case completes ids, which need no quoting in the shell.
+    assert complete(cli.root, "crmctl show gen") == ["gene-kranz", "general-mills",
+                                                     "general-motors"]
 
 
 def test_completion_outside_a_crm_is_quiet(tmp_path) -> None:

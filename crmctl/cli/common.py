@@ -78,12 +78,12 @@ SetOption = Annotated[Optional[list[str]], typer.Option(
 
 def complete_records(kinds: tuple[str, ...]):  # type: ignore[no-untyped-def]
     """Shell completion of record names from the index: no record file is parsed per key."""
-    def complete(ctx: typer.Context, incomplete: str) -> list[str]:
+    def complete(ctx: typer.Context, incomplete: str) -> list[tuple[str, str]]:
         try:
             from crmctl.store import Crm
 
             crm = Crm.find(globals_of(ctx).dir)
-            return crm.index.name_prefix(incomplete, kinds)
+            return crm.index.completions(incomplete, kinds)
         except Exception:  # completion must never print a traceback into the user's shell
             return []
     return complete
