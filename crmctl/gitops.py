@@ -18,13 +18,16 @@ from datetime import datetime
 from pathlib import Path
 from typing import Iterable, Iterator, Mapping, Sequence
 
-from crmctl.errors import Conflict, CrmError
+from crmctl.errors import EXIT_DATA, Conflict, CrmError
 
 ZERO_OID = "0" * 40
 
 
 class GitError(CrmError):
-    """A git command failed in a way the user has to look at."""
+    """A git command failed in a way the user has to look at (a damaged repository, a
+    missing git): a data error, exit 6."""
+
+    exit_code = EXIT_DATA
 
 
 @dataclass(frozen=True)

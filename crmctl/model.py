@@ -114,6 +114,23 @@ class Process:
     def stage(self, stage_id: str) -> Stage | None:
         return next((s for s in self.stages if s.id == stage_id), None)
 
+    def stage_or_error(self, stage_id: str) -> Stage:
+        from crmctl.errors import UserError
+
+        found = self.stage(stage_id)
+        if found is None:
+            raise UserError(f"unknown stage {stage_id!r} (stages: {', '.join(self.stage_ids)})",
+                            "stages are declared under pipeline: in crm.yaml")
+        return found
+
+    def status_or_error(self, status: str) -> str:
+        from crmctl.errors import UserError
+
+        if status not in self.statuses:
+            raise UserError(f"unknown status {status!r} (statuses: {', '.join(self.statuses)})",
+                            "statuses are declared under statuses: in crm.yaml")
+        return status
+
     def user(self, user_id: str) -> User | None:
         return next((u for u in self.users if u.id == user_id), None)
 

@@ -63,9 +63,7 @@ def move(crm: Crm, ref: str, target: str, *, actor: Actor, now: datetime,
 
 
 def _status_changes(crm: Crm, record: Record, status: str) -> dict[str, Any]:
-    statuses = crm.process.statuses
-    if status not in statuses:
-        raise UserError(f"unknown status {status!r} (statuses: {', '.join(statuses)})")
+    crm.process.status_or_error(status)
     if record.get("status") == status:
         raise UserError(f"{record.kind} {record.name!r} is already {status}")
     return {"status": status}
@@ -75,9 +73,7 @@ def _deal_changes(crm: Crm, deal: Record, stage_id: str, now: datetime, amount: 
                   probability: str | None, close: str | None,
                   reason: str | None) -> dict[str, Any]:
     process = crm.process
-    stage = process.stage(stage_id)
-    if stage is None:
-        raise UserError(f"unknown stage {stage_id!r} (stages: {', '.join(process.stage_ids)})")
+    stage = process.stage_or_error(stage_id)
     if deal.get("stage") == stage_id:
         raise UserError(f"deal {deal.name!r} is already in {stage_id}")
     changes: dict[str, Any] = {

@@ -230,10 +230,7 @@ def add_deal(crm: Crm, name: str, *, company: str, actor: Actor, now: datetime,
     name = check_name(name, "deal title")
     process = crm.process
     stage_id = stage or next(s.id for s in process.stages if not s.closed)
-    chosen = process.stage(stage_id)
-    if chosen is None:
-        raise UserError(f"unknown stage {stage_id!r} (stages: {', '.join(process.stage_ids)})",
-                        "stages are declared under pipeline: in crm.yaml")
+    chosen = process.stage_or_error(stage_id)
     fields: dict[str, Any] = dict(extra or {})
     fields.update(
         name=name, amount=parse_amount(amount) if amount is not None else None,
@@ -298,10 +295,19 @@ def list_records(crm: Crm, kind: str, *, status: str | None = None, stage: str |
                  company: str | None = None, open_only: bool = False) -> list[Record]:
     """Records of a kind, filtered; ``open_only`` keeps deals in stages that are not closed."""
     process = crm.process
-    if status is not None and status not in process.statuses:
-        raise UserError(f"unknown status {status!r} (statuses: {', '.join(process.statuses)})")
-    if stage is not None and process.stage(stage) is None:
-        raise UserError(f"unknown stage {stage!r} (stages: {', '.join(process.stage_ids)})")
+    if status is not None:
+        process.status_or_error(status)
+    if stage is not None:
+        process.stage_or_error(stage)
+    # A filter that does not apply to the kind would quietly match nothing.
+    for option, value, kinds in (("--status", status, ("company", "person")),
+                                 ("--stage", stage, ("deal",)), ("--open", open_only, ("deal",)),
+                                 ("--company", company, ("person", "deal"))):
+        if value and kind not in kinds:
+            raise UserError(f"{option} does not apply to {KINDS[kind].plural}",
+                            f"it filters {' and '.join(KINDS[k].plural for k in kinds)}")
+    if owner is not None and process.users:
+        crm.user_or_error(owner)
     company_id = resolve(crm, company, ["company"]).id if company else None
     found = crm.index.select(kind, status=status, stage=stage, owner=owner, tag=tag,
                              company=company_id)

@@ -12,9 +12,6 @@ from typing import Any, Iterable, Mapping, Sequence, TextIO
 
 from crmctl.yamlio import format_decimal
 
-FORMATS = ("table", "json", "csv")
-
-
 def color_enabled(stream: TextIO) -> bool:
     """ANSI styling only on a terminal, and never when NO_COLOR is set (cron mail, pipes)."""
     return not os.environ.get("NO_COLOR") and hasattr(stream, "isatty") and stream.isatty()

@@ -191,10 +191,16 @@ def describe(error: Any) -> str:
         text = (f"unknown field {', '.join(extra)}; declare it under fields: in crm.yaml"
                 if extra else error.message)
     elif validator == "pattern" or validator == "format":
-        text = f"{value!r} is not a valid {where.split('.')[0] or 'value'}"
+        field = where.split(".")[0] or "value"
+        if len(error.path) > 1 and field.endswith("s"):  # emails.0 -> "a valid email"
+            field = field[:-1]
+        text = f"{value!r} is not a valid {field}"
     elif validator == "type":
         wanted = error.validator_value
-        text = f"{value!r} is not {'a ' + wanted if isinstance(wanted, str) else 'of type ' + '/'.join(wanted)}"
+        names = {"array": "a list", "object": "a mapping", "integer": "a whole number",
+                 "number": "a number", "string": "text", "boolean": "true or false"}
+        text = f"{value!r} is not " + (names.get(wanted, wanted) if isinstance(wanted, str)
+                                       else " or ".join(names.get(w, w) for w in wanted))
     elif validator == "minimum":
         text = f"{value} is below the minimum {error.validator_value}"
     elif validator == "maximum":

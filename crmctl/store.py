@@ -132,9 +132,6 @@ class Crm:
             return None
         return self.parse(path, data)
 
-    def read(self, kind: str, record_id: str) -> Record | None:
-        return self.read_path(record_path(kind, record_id))
-
     def user_or_error(self, user_id: str) -> str:
         """A user id declared in crm.yaml; the error lists the declared ones."""
         if self.process.user(user_id):

@@ -48,8 +48,11 @@ def load(text: str | bytes, path: str = "<string>") -> Document:
             mark = exc.context_mark
         line = mark.line + 1 if mark else None
         raise DataError(f"not valid YAML: {exc.problem or exc.context}", path, line) from None
-    except yaml.YAMLError as exc:
-        raise DataError(f"not valid YAML: {exc}", path) from None
+    except yaml.YAMLError as exc:  # e.g. a reader error: bytes that are not UTF-8 text
+        reason = getattr(exc, "reason", None) or str(exc).splitlines()[0]
+        position = getattr(exc, "position", None)
+        where = f" at byte {position}" if position is not None else ""
+        raise DataError(f"not valid text: {reason}{where}", path) from None
     finally:
         parser.dispose()
 

@@ -109,7 +109,7 @@ def test_bad_input_is_one_line_exit_1_and_nothing_written(cli) -> None:
         ("add", "company", "   "): "the company name is empty",
         ("add", "company", "!!!"): "has no letter or digit",
         ("add", "company", "Y Corp", "--domain", "not a domain"): "is not a valid domain",
-        ("add", "person", "P", "--company", "initech", "--email", "nope"): "is not a valid emails",
+        ("add", "person", "P", "--company", "initech", "--email", "nope"): "is not a valid email",
         ("add", "company", "Z Corp", "--set", "territory=north"): "unknown company field 'territory'",
         ("add", "company", "Z Corp", "--set", "oops"): "is not FIELD=VALUE",
         ("add", "company", "Z Corp", "--owner", "nobody"): None,  # no users declared: free text
@@ -135,7 +135,7 @@ def test_custom_fields_declared_in_crm_yaml_are_typed_and_checked(cli, read_file
     assert "sic-code: '0734'" in data and "employees: 250" in data and "territory: north" in data
     assert "'wide' is not one of: north, south" in \
         cli.fails(1, "add", "company", "Globex", "--set", "territory=wide").stderr
-    assert "'many' is not a integer" in \
+    assert "'many' is not a whole number" in \
         cli.fails(1, "add", "company", "Globex", "--set", "employees=many").stderr
     assert "is not a valid sic-code" in \
         cli.fails(1, "add", "company", "Globex", "--set", "sic-code=12").stderr

@@ -100,3 +100,26 @@ def test_quiet_ids_pipe_into_other_commands(sales) -> None:
 def test_no_ansi_when_piped_even_from_a_real_process(sales) -> None:
     proc = crmctl("show", "initech", cwd=sales.root, env={"NO_COLOR": "1"})
     assert proc.returncode == 0 and "\x1b[" not in proc.stdout
+
+
+def test_filters_that_do_not_apply_are_refused(sales) -> None:
+    assert "--stage does not apply to companies" in sales.fails(
+        1, "list", "companies", "--stage", "won").stderr
+    assert "--status does not apply to deals" in sales.fails(
+        1, "list", "deals", "--status", "lead").stderr
+    assert "--company does not apply to companies" in sales.fails(
+        1, "list", "companies", "--company", "globex").stderr
+    assert "unknown user 'bob'" in sales.fails(1, "list", "deals", "--owner", "bob").stderr
+
+
+def test_show_quiet_prints_the_id_a_name_resolves_to(sales) -> None:
+    assert sales.ok("show", "doomsday device", "-q").stdout == "globex-doomsday-device\n"
+
+
+def test_check_rows_for_programs(sales) -> None:
+    path = sales.root / "companies" / "gl" / "globex.yaml"
+    path.write_text(path.read_text().replace("status: prospect", "status: hot"))
+    rows = json.loads(sales("check", "--format", "json").stdout)
+    assert rows == [{"path": "companies/gl/globex.yaml", "line": 3,
+                     "message": "status: 'hot' is not one of: lead, contact, prospect, client,"
+                                " past-client, unqualified, requested-callback, do-not-contact"}]

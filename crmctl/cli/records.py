@@ -200,6 +200,7 @@ def show(
                                           autocompletion=complete_records(ANY_RECORD))],
     limit: Annotated[int, typer.Option(help="Timeline entries to show in a table (0: all).")] = 20,
     fmt: FormatOption = Format.table,
+    quiet: QuietOption = False,
 ) -> None:
     """Show a record with its company, people, deals and timeline (newest first)."""
     from crmctl.records import show as show_record
@@ -208,6 +209,9 @@ def show(
     crm = open_crm(ctx)
     shown = show_record(crm, record)
     rec = shown.record
+    if quiet:  # the id the name resolved to, for scripts
+        typer.echo(rec.id)
+        return
     if fmt == Format.json:
         write_json({"kind": rec.kind, "record": dict(rec.data),
                     "company": dict(shown.company.data) if shown.company else None,
