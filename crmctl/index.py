@@ -15,7 +15,7 @@ from typing import Any, Iterable, Iterator
 from crmctl.errors import DataError
 from crmctl.gitops import GitError
 from crmctl.journal import recover_if_needed
-from crmctl.model import Record
+from crmctl.model import Record, json_number
 from crmctl.names import fold, normalize_company, normalize_person
 from crmctl.activities import LOG_FOLDER, is_log_path, parse_log
 from crmctl.store import RECORD_FOLDERS, Crm, id_of_path, kind_of_path
@@ -58,7 +58,7 @@ def _json_default(value: Any) -> Any:
     # Stored as a JSON number and read back with parse_float=Decimal, so reads need no
     # schema work; the shortest float repr keeps every amount a person types exact.
     if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
+        return json_number(value)
     raise TypeError(type(value).__name__)
 
 

@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 from types import MappingProxyType
 from typing import Any, Mapping
+
+
+def json_number(value: Decimal) -> int | float:
+    """A Decimal as JSON has it: 12000 stays an int, 12000.5 a float."""
+    return int(value) if value == value.to_integral_value() else float(value)
 
 
 @dataclass(frozen=True)

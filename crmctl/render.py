@@ -10,6 +10,7 @@ import sys
 from decimal import Decimal
 from typing import Any, Iterable, Mapping, Sequence, TextIO
 
+from crmctl.model import json_number
 from crmctl.yamlio import format_decimal
 
 def color_enabled(stream: TextIO) -> bool:
@@ -28,7 +29,7 @@ def style(text: str, *, bold: bool = False, fg: str | None = None, enabled: bool
 def plain(value: Any) -> Any:
     """JSON-ready value: Decimal -> int or float, everything else unchanged."""
     if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
+        return json_number(value)
     if isinstance(value, Mapping):
         return {k: plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

@@ -532,3 +532,15 @@ def test_the_hook_is_the_one_crmctl_init_installed(crm_root):
     hook = crm_root / ".git" / "hooks" / "pre-commit"
     assert hook.is_file() and hook.stat().st_mode & 0o111
     assert "check --staged" in hook.read_text()
+
+
+def test_the_hook_refuses_deleting_a_company_that_people_still_name(cli, crm_root):
+    cli.ok("add", "company", "Globex")
+    cli.ok("add", "person", "Hank Scorpio", "--company", "Globex")
+    git(crm_root, "rm", "-q", "companies/gl/globex.yaml")
+    commit = subprocess.run(["git", "commit", "-m", "Drop Globex"], cwd=crm_root,
+                            capture_output=True, text=True)
+    assert commit.returncode != 0
+    assert "people/ha/hank-scorpio.yaml:1: company 'globex' is deleted by this commit" \
+        in commit.stdout + commit.stderr
+    assert git(crm_root, "log", "-1", "--format=%s") == 'Add person "Hank Scorpio" at "Globex"'
