@@ -19,7 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from crmctl import yamlio
@@ -58,9 +58,27 @@ def build(root: Path, count: int) -> list[str]:
         path.write_text(yamlio.dump({"id": record_id, "name": name, "status": "lead",
                                      "created": "2026-01-01T00:00:00+00:00",
                                      "updated": "2026-01-01T00:00:00+00:00"}))
+    _history(root, names[0], 50_000, when)
     subprocess.run(["git", "add", "-A"], cwd=root, check=True, env=ENV)
     subprocess.run(["git", "commit", "--no-verify", "-qm", "Bench data"], cwd=root, check=True, env=ENV)
     return names
+
+
+def _history(root: Path, name: str, count: int, start: datetime) -> None:
+    """``count`` logged calls with the first company over five years, one JSON line each."""
+    from crmctl import activities
+
+    record_id = "-".join(name.lower().replace(".", "").replace(",", "").split())
+    lines: dict[str, list[str]] = {}
+    for n in range(count):
+        at = start - timedelta(minutes=int(n * 5 * 365 * 24 * 60 / count) + 1)
+        entry = {"id": activities.new_id(), "kind": "activity", "at": at.isoformat(),
+                 "type": "phone-call", "company": record_id, "note": f"Call {n}",
+                 "by": "bench@example.com", "by_name": "Bench"}
+        lines.setdefault(activities.log_path(record_id, at), []).append(activities.encode(entry))
+    for path, entries in lines.items():
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_text("".join(e + "\n" for e in reversed(entries)))
 
 
 def timed(args: list[str], cwd: Path, ok: tuple[int, ...] = (0,)) -> float:
@@ -113,9 +131,19 @@ def main() -> None:
             "crmctl show NAME (typo)": lambda: timed(
                 crmctl + ["show", typo(rng.choice(names))], root, ok=(0, 4)),
             "crmctl list companies -q": lambda: timed(crmctl + ["list", "companies", "-q"], root),
+            # Appending must not cost more for a company with years of history: the log is
+            # partitioned by month, so both write a file of one month.
+            "crmctl log (company with 5 activities)": lambda: timed(
+                crmctl + ["log", names[1], "--type", "email-sent"], root),
+            "crmctl log (company with 50,000)": lambda: timed(
+                crmctl + ["log", names[0], "--type", "email-sent"], root),
+            "crmctl show (company with 50,000)": lambda: timed(
+                crmctl + ["show", names[0], "--limit", "20"], root),
             "index rebuild (rm .crmctl; list)": fresh_index,
         }
         timed(crmctl + ["list", "companies", "-q"], root)  # build the index once
+        for _ in range(5):
+            timed(crmctl + ["log", names[1], "--type", "note", "--note", "seed"], root)
         results = {}
         for label, case in cases.items():
             results[label] = statistics.median(case() for _ in range(options.repeat))

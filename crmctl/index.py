@@ -418,6 +418,14 @@ class Index:
             entries.append(entry)
         return entries
 
+    def timeline_count(self, *, company: str | None = None, person: str | None = None,
+                       deal: str | None = None) -> int:
+        self.refresh()
+        column, value = next((c, v) for c, v in (("company", company), ("person", person),
+                                                 ("deal", deal)) if v is not None)
+        return self.db.execute(f"SELECT COUNT(DISTINCT id) FROM activities WHERE {column}=?",
+                               (value,)).fetchone()[0]
+
     def broken(self) -> list[tuple[str, str]]:
         """(path, error) of record files the index could not read."""
         self.refresh()

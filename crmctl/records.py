@@ -39,6 +39,7 @@ class Shown:
     deals: Sequence[Record] = field(default_factory=tuple)
     # Activities and moves, newest first; a company's include its people's and deals'.
     timeline: Sequence[Mapping[str, Any]] = field(default_factory=tuple)
+    timeline_total: int = 0  # all of them, when ``timeline`` holds only the newest
 
 
 # --- building and validating ---------------------------------------------------------------
@@ -274,20 +275,24 @@ def _unique(items: Iterable[str]) -> list[str]:
 
 # --- read ----------------------------------------------------------------------------------
 
-def show(crm: Crm, ref: str, kinds: Sequence[str] = tuple(KINDS)) -> Shown:
+def show(crm: Crm, ref: str, kinds: Sequence[str] = tuple(KINDS),
+         timeline_limit: int | None = None) -> Shown:
+    """A record with its company, people, deals and its newest ``timeline_limit`` entries."""
     record = resolve(crm, ref, kinds)
     index = crm.index
-    timeline = index.timeline(**{record.kind: record.id})
+    about = {record.kind: record.id}
+    timeline = index.timeline(**about, limit=timeline_limit)
+    total = index.timeline_count(**about) if timeline_limit else len(timeline)
     if record.kind == "company":
         return Shown(record, None, index.select("person", company=record.id),
-                     index.select("deal", company=record.id), timeline)
+                     index.select("deal", company=record.id), timeline, total)
     company = index.get("company", record.get("company")) if record.get("company") else None
     if record.kind == "person":
         deals = [d for d in index.select("deal", company=record.get("company"))
                  if d.get("person") == record.id]
-        return Shown(record, company, (), deals, timeline)
+        return Shown(record, company, (), deals, timeline, total)
     people = [p for p in (index.get("person", record.get("person")),) if p]
-    return Shown(record, company, people, (), timeline)
+    return Shown(record, company, people, (), timeline, total)
 
 
 def list_records(crm: Crm, kind: str, *, status: str | None = None, stage: str | None = None,

@@ -207,7 +207,8 @@ def show(
     from crmctl.render import color_enabled, style, write_json, write_rows
 
     crm = open_crm(ctx)
-    shown = show_record(crm, record)
+    shown = show_record(crm, record, timeline_limit=limit or None
+                        if fmt == Format.table and not quiet else None)
     rec = shown.record
     if quiet:  # the id the name resolved to, for scripts
         typer.echo(rec.id)
@@ -249,15 +250,15 @@ def show(
         else:
             typer.echo("  none yet")
     typer.echo("")
-    typer.echo(style(f"Timeline ({len(shown.timeline)})", bold=True, enabled=colored))
+    typer.echo(style(f"Timeline ({shown.timeline_total})", bold=True, enabled=colored))
     if not shown.timeline:
         typer.echo("  nothing logged yet")
         return
-    entries = list(shown.timeline)[:limit] if limit else list(shown.timeline)
-    write_rows([timeline_row(e) for e in entries], ["at", "by", "what", "with", "note"], "table",
-               headers=["WHEN", "WHO", "WHAT", "WITH", "NOTE"])
-    if len(entries) < len(shown.timeline):
-        typer.echo(f"  ... {len(shown.timeline) - len(entries)} older (--limit 0 shows all)")
+    write_rows([timeline_row(e) for e in shown.timeline], ["at", "by", "what", "with", "note"],
+               "table", headers=["WHEN", "WHO", "WHAT", "WITH", "NOTE"])
+    if len(shown.timeline) < shown.timeline_total:
+        typer.echo(f"  ... {shown.timeline_total - len(shown.timeline)} older "
+                   "(--limit 0 shows all)")
 
 
 def timeline_row(entry) -> dict:  # type: ignore[no-untyped-def]
