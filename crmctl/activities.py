@@ -66,12 +66,17 @@ def append(change: "Change", entries: list[Mapping[str, Any]]) -> list[str]:
     paths = []
     for entry in entries:
         path = log_path(str(entry["company"]), datetime.fromisoformat(str(entry["at"])))
-        text = change.read(path) or ""
-        if text and not text.endswith("\n"):  # a hand edit may have dropped it
-            text += "\n"
-        change.write(path, text + encode(entry) + "\n")
+        append_line(change, path, entry)
         paths.append(path)
     return paths
+
+
+def append_line(change: "Change", path: str, entry: Mapping[str, Any]) -> None:
+    """Stage ``entry`` as the last line of the log at ``path``."""
+    text = change.read(path) or ""
+    if text and not text.endswith("\n"):  # a hand edit may have dropped it
+        text += "\n"
+    change.write(path, text + encode(entry) + "\n")
 
 
 def first_line(note: str | None, width: int = 72) -> str:

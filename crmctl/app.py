@@ -89,12 +89,13 @@ def root(
 
 
 def _register() -> None:
-    from crmctl.cli import check, history, log, move, records
+    from crmctl.cli import check, history, log, move, records, tasks
 
     # Registration order is the order of `crmctl --help`: the daily loop first.
     records.register(app)
     log.register(app)
     move.register(app)
+    tasks.register(app)
     history.register(app)
     check.register(app)
 

@@ -27,6 +27,7 @@ class Change:
         self.actor = actor
         self.now = now
         self.pending: dict[str, bytes | None] = {}
+        self.made_tasks: set[str] = set()  # rule-made task ids staged in this change
         self._lock = crm_lock(crm)
 
     def __enter__(self) -> "Change":

@@ -13,6 +13,7 @@ from crmctl.errors import DataError
 from crmctl.model import KINDS, Record
 from crmctl.process import PROCESS_FILE, process_problems
 from crmctl.activities import LOG_FOLDER, is_log_path, parse_log
+from crmctl.tasks import TASK_FOLDER, is_task_path
 from crmctl.schemas import Validator, load_schema
 from crmctl.store import RECORD_FOLDERS, Crm, id_of_path, kind_of_path, record_path
 from crmctl.journal import TEMP_SUFFIX
@@ -42,7 +43,7 @@ def check_crm(crm: Crm, staged: bool = False) -> list[Problem]:
         return sorted(_staged_problems(crm))
     else:
         paths = [PROCESS_FILE] if (crm.root / PROCESS_FILE).exists() else []
-        for folder in (*RECORD_FOLDERS, LOG_FOLDER):
+        for folder in (*RECORD_FOLDERS, LOG_FOLDER, TASK_FOLDER):
             base = crm.root / folder
             if base.is_dir():
                 paths += sorted(p.relative_to(crm.root).as_posix() for p in base.rglob("*")
@@ -52,7 +53,7 @@ def check_crm(crm: Crm, staged: bool = False) -> list[Problem]:
 
 
 def _staged_problems(crm: Crm) -> Iterator[Problem]:
-    folders = (PROCESS_FILE, *RECORD_FOLDERS, LOG_FOLDER)
+    folders = (PROCESS_FILE, *RECORD_FOLDERS, LOG_FOLDER, TASK_FOLDER)
     everything = [p for p in crm.git.text("ls-files", "-z", "--", *folders).split("\0") if p]
     changed = [p for p in crm.git.text("diff", "--cached", "--name-only", "--no-renames", "-z",
                                        "--", *folders).split("\0") if p]
@@ -99,6 +100,7 @@ def _problems(crm: Crm, paths: Iterable[str], read: Reader,
         return  # records cannot be judged against a broken process
     validators = {kind: Validator(crm.record_schema(kind)) for kind in KINDS}
     log_validator = Validator(load_schema("activity.schema.json"))
+    task_validator = Validator(load_schema("task.schema.json"))
     records: list[Record] = []
     unreadable: set[tuple[str, str]] = set()  # (kind, id) of files that exist but do not parse
     for path in paths:
@@ -106,6 +108,9 @@ def _problems(crm: Crm, paths: Iterable[str], read: Reader,
             continue
         if is_log_path(path):
             yield from _log_problems(path, read(path), log_validator)
+            continue
+        if is_task_path(path):
+            yield from _log_problems(path, read(path), task_validator)
             continue
         kind = kind_of_path(path)
         if kind is None:

@@ -18,7 +18,8 @@ from crmctl.store import Crm
 _FIELD_SEP, _RECORD_SEP = "\x1f", "\x1e"
 PAST = {"Add": "added", "Log": "logged", "Move": "moved", "Convert": "converted",
         "Create": "created", "Edit": "edited", "Merge": "merged", "Assign": "assigned",
-        "Delete": "deleted", "Import": "imported", "Declare": "declared"}
+        "Delete": "deleted", "Import": "imported", "Declare": "declared",
+        "Complete": "completed", "Snooze": "snoozed"}
 
 
 @dataclass(frozen=True)

@@ -18,10 +18,11 @@ from crmctl.journal import recover_if_needed
 from crmctl.model import Record, json_number
 from crmctl.names import fold, normalize_company, normalize_person
 from crmctl.activities import LOG_FOLDER, is_log_path, parse_log
+from crmctl.tasks import TASK_FOLDER, fold as fold_tasks, is_task_path
 from crmctl.store import RECORD_FOLDERS, Crm, id_of_path, kind_of_path
 
-SCHEMA_VERSION = "4"
-FOLDERS = (*RECORD_FOLDERS, LOG_FOLDER)  # what the index reads
+SCHEMA_VERSION = "5"
+FOLDERS = (*RECORD_FOLDERS, LOG_FOLDER, TASK_FOLDER)  # what the index reads
 _TABLES = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS records(
@@ -46,6 +47,11 @@ CREATE INDEX IF NOT EXISTS activities_person ON activities(person, utc);
 CREATE INDEX IF NOT EXISTS activities_deal ON activities(deal, utc);
 CREATE INDEX IF NOT EXISTS activities_id ON activities(id);
 CREATE TABLE IF NOT EXISTS amendments(path TEXT, id TEXT, amends TEXT, utc TEXT, data TEXT);
+CREATE TABLE IF NOT EXISTS task_events(path TEXT, line INTEGER, id TEXT, task TEXT, utc TEXT,
+    data TEXT);
+CREATE INDEX IF NOT EXISTS task_events_path ON task_events(path);
+CREATE TABLE IF NOT EXISTS tasks(id TEXT PRIMARY KEY, status TEXT, assignee TEXT, due TEXT,
+    data TEXT);
 CREATE INDEX IF NOT EXISTS amendments_path ON amendments(path);
 """
 
@@ -105,7 +111,7 @@ class Index:
         head = git.head()
         dirty = git.dirty_paths(FOLDERS) if head else []
         db = self.db
-        self._logs_touched = False
+        self._logs_touched = self._tasks_touched = False
         db.execute("BEGIN IMMEDIATE")
         try:
             indexed = self._meta("head") or None  # "" was stored for an unborn branch
@@ -137,6 +143,8 @@ class Index:
             db.executemany("INSERT INTO worktree(path) VALUES (?)", [(p,) for p in set(dirty)])
             if self._logs_touched:
                 self._apply_amendments()
+            if self._tasks_touched:
+                self._fold_tasks()
             db.executemany("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)",
                            [("head", head or ""), ("version", SCHEMA_VERSION),
                             ("process", self.crm.process_digest)])
@@ -148,7 +156,7 @@ class Index:
 
     def _clear(self) -> None:
         for table in ("records", "names", "contacts", "worktree", "meta", "activities",
-                      "amendments"):
+                      "amendments", "task_events", "tasks"):
             self.db.execute(f"DELETE FROM {table}")
 
     def _rebuild_from_disk(self) -> None:
@@ -177,6 +185,9 @@ class Index:
         for path, text in items:
             if is_log_path(path):
                 self._store_log(path, text, empty)
+                continue
+            if is_task_path(path):
+                self._store_task_events(path, text, empty)
                 continue
             if not empty:
                 for table in ("records", "names", "contacts"):
@@ -218,6 +229,31 @@ class Index:
                          _text(entry.get("by")), json.dumps(entry, ensure_ascii=False)))
         self.db.executemany("INSERT INTO activities VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", rows)
         self.db.executemany("INSERT INTO amendments VALUES (?,?,?,?,?)", amendments)
+
+    def _store_task_events(self, path: str, text: bytes | None, empty: bool) -> None:
+        self._tasks_touched = True
+        if not empty:
+            self.db.execute("DELETE FROM task_events WHERE path=?", (path,))
+        if text is None:
+            return
+        rows = []
+        for line, event in parse_log(text.decode("utf-8", "replace"), path):
+            if isinstance(event, dict) and isinstance(event.get("at"), str):
+                utc = _utc(event["at"])
+                if utc is not None:
+                    rows.append((path, line, _text(event.get("id")), _text(event.get("task")),
+                                 utc, json.dumps(event, ensure_ascii=False)))
+        self.db.executemany("INSERT INTO task_events VALUES (?,?,?,?,?,?)", rows)
+
+    def _fold_tasks(self) -> None:
+        """Task states from all their events, oldest first (a few per task: cheap)."""
+        events = [json.loads(data) for (data,) in self.db.execute(
+            "SELECT data FROM task_events ORDER BY utc, id")]
+        self.db.execute("DELETE FROM tasks")
+        self.db.executemany(
+            "INSERT INTO tasks(id, status, assignee, due, data) VALUES (?,?,?,?,?)",
+            [(t["id"], t["status"], t.get("assignee"), t.get("due"),
+              json.dumps(t, ensure_ascii=False)) for t in fold_tasks(events).values()])
 
     def _apply_amendments(self) -> None:
         """Fold amend lines onto the entries they name, oldest first.
@@ -418,6 +454,41 @@ class Index:
             entries.append(entry)
         return entries
 
+    def tasks(self, status: str | None = "open") -> list[dict[str, Any]]:
+        """Task states, each with ``about`` (the name of what it is for) and ``from_note``
+        (the first line of the note of the activity it came from)."""
+        self.refresh()
+        rows = self.db.execute("SELECT data FROM tasks" + (" WHERE status=?" if status else ""),
+                               (status,) if status else ())
+        return [self._with_context(json.loads(data)) for (data,) in rows]
+
+    def task_exists(self, task_id: str) -> bool:
+        self.refresh()
+        return self.db.execute("SELECT 1 FROM tasks WHERE id=?", (task_id,)).fetchone() is not None
+
+    def tasks_with_prefix(self, prefix: str) -> list[dict[str, Any]]:
+        self.refresh()
+        rows = self.db.execute("SELECT data FROM tasks WHERE id LIKE ? ESCAPE '\\' ORDER BY id",
+                               (_like_prefix(prefix),))
+        return [self._with_context(json.loads(data)) for (data,) in rows]
+
+    def _with_context(self, task: dict[str, Any]) -> dict[str, Any]:
+        about = None
+        for kind in ("deal", "person", "company"):
+            if task.get(kind):
+                row = self.db.execute("SELECT name FROM records WHERE kind=? AND id=?",
+                                      (kind, task[kind])).fetchone()
+                about = row[0] if row and row[0] else task[kind]
+                break
+        task["about"] = about
+        note = None
+        if task.get("activity"):
+            row = self.db.execute("SELECT data FROM activities WHERE id=? LIMIT 1",
+                                  (task["activity"],)).fetchone()
+            note = json.loads(row[0]).get("note") if row else None
+        task["from_note"] = note
+        return task
+
     def timeline_count(self, *, company: str | None = None, person: str | None = None,
                        deal: str | None = None) -> int:
         self.refresh()
@@ -444,7 +515,7 @@ def _kinds_clause(kinds: Iterable[str], company: str | None) -> tuple[str, list[
 
 
 def _indexed(path: str) -> bool:
-    return bool(kind_of_path(path)) or is_log_path(path)
+    return bool(kind_of_path(path)) or is_log_path(path) or is_task_path(path)
 
 
 def _utc(stamp: str) -> str | None:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any, Callable, Sequence
 
 from crmctl import activities
 from crmctl.change import Change
-from crmctl.dates import stamp
+from crmctl.dates import parse_date, stamp
+from crmctl.tasks import stage_add
 from crmctl.errors import Conflict, UserError
 from crmctl.identity import Actor
 from crmctl.model import ActivityType, Record
@@ -25,6 +26,16 @@ class Logged:
     commit: str | None
     message: str
     promoted: Sequence[Record] = field(default_factory=tuple)
+    follow_up: dict[str, Any] | None = None  # the task --follow-up made
+
+
+def parse_follow_up(text: str, now: datetime) -> tuple[date, str]:
+    """'+3d: send the proposal' -> (the date, 'send the proposal')."""
+    when, sep, what = text.partition(": ")
+    if not sep or not what.strip() or not when.strip():
+        raise UserError(f"--follow-up {text!r} is not WHEN: TEXT",
+                        'e.g. --follow-up "+3d: send the proposal"')
+    return parse_date(when, now), what.strip()
 
 
 def activity_type(crm: Crm, type_id: str) -> ActivityType:
@@ -56,6 +67,7 @@ def log_activity(crm: Crm, ref: str, *, type_id: str, actor: Actor, now: datetim
                  note: str | None = None, at: datetime | None = None,
                  with_person: str | None = None, deal: str | None = None,
                  outcome: str | None = None, force: bool = False,
+                 follow_up: str | None = None,
                  on_heads_up: Callable[[list[dict[str, Any]]], None] | None = None) -> Logged:
     """Append one activity to the log (and promote a lead on first contact), in one commit.
 
@@ -71,6 +83,7 @@ def log_activity(crm: Crm, ref: str, *, type_id: str, actor: Actor, now: datetim
     if kind.note == "required" and note is None:
         raise UserError(f"a {kind.id} needs a note",
                         "add --note TEXT, or --note - to read it from stdin")
+    follow = parse_follow_up(follow_up, now) if follow_up else None
     when = at or now
     if when > now + FUTURE_TOLERANCE:
         raise UserError(f"--at {stamp(when)} is in the future",
@@ -99,6 +112,12 @@ def log_activity(crm: Crm, ref: str, *, type_id: str, actor: Actor, now: datetim
             "logged": stamp(now),
         }
         activities.append(change, [entry])
+        task = None
+        if follow is not None:
+            # The task points at the activity, so it carries the note's context.
+            task = stage_add(change, text=follow[1], actor=actor,
+                             assignee=actor.user_id or actor.identity.email, due=follow[0],
+                             about=deal_record or person or company, activity=entry["id"])
         promoted = []
         if kind.contact == "real" and rules.first_contact_promotes:
             before, after = rules.first_contact_promotes
@@ -110,9 +129,10 @@ def log_activity(crm: Crm, ref: str, *, type_id: str, actor: Actor, now: datetim
         message = f'Log {kind.id}{"/" + outcome if outcome else ""} with "{company.name}"{who}' \
                   + (f": {summary}" if summary else "")
         records = [f"company/{company.id}"] + ([f"person/{person.id}"] if person else []) + \
-            ([f"deal/{deal_record.id}"] if deal_record else [])
+            ([f"deal/{deal_record.id}"] if deal_record else []) + \
+            ([f"task/{task['id']}"] if task else [])
         commit = change.commit(message, records)
-    return Logged(entry, commit, message, tuple(promoted))
+    return Logged(entry, commit, message, tuple(promoted), task)
 
 
 def _parties(crm: Crm, target: Record, with_person: str | None,

@@ -99,6 +99,33 @@ class Rules:
 
 
 @dataclass(frozen=True)
+class Workflow:
+    """A rule of crm.yaml's workflows: on ``trigger`` (with ``value``), make a task."""
+
+    id: str
+    trigger: str            # deal_enters | added | assigned
+    value: str              # the stage, or the kind of record ("any" for assigned)
+    status: str | None      # added: only records with this status
+    text: str
+    due: str | None = None
+    priority: str = "normal"
+    assign: str = "owner"
+
+
+@dataclass(frozen=True)
+class Route:
+    when: Mapping[str, Any]
+    owner: str
+
+    def matches(self, fields: Mapping[str, Any]) -> bool:
+        for name, wanted in self.when.items():
+            allowed = wanted if isinstance(wanted, list) else [wanted]
+            if str(fields.get(name)) not in allowed:
+                return False
+        return True
+
+
+@dataclass(frozen=True)
 class Process:
     """crm.yaml: the team's statuses, pipeline, activity types, users and own fields."""
 
@@ -110,6 +137,8 @@ class Process:
     currency: str = "USD"
     duplicate_threshold: float = 90
     rules: Rules = field(default_factory=Rules)
+    workflows: tuple[Workflow, ...] = ()
+    routing: tuple[Route, ...] = ()
 
     def activity_type(self, type_id: str) -> ActivityType | None:
         return next((t for t in self.activity_types if t.id == type_id), None)

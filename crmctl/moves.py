@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Sequence
 
 from crmctl import activities
 from crmctl.change import Change
@@ -18,6 +18,7 @@ from crmctl.identity import Actor
 from crmctl.model import Record
 from crmctl.records import parse_amount, require_deal_details, write_updated
 from crmctl.resolve import resolve
+from crmctl.rules import fire
 from crmctl.store import Crm
 
 
@@ -27,6 +28,7 @@ class Moved:
     entry: dict[str, Any]
     commit: str | None
     message: str
+    fired: Sequence[Any] = ()  # what workflow rules did (rules.Fired)
 
 
 def move(crm: Crm, ref: str, target: str, *, actor: Actor, now: datetime,
@@ -54,12 +56,13 @@ def move(crm: Crm, ref: str, target: str, *, actor: Actor, now: datetime,
             "by": actor.user_id or actor.identity.email, "by_name": actor.identity.name,
         }
         activities.append(change, [entry])
+        fired = fire(change, "deal_enters", updated, actor, target) if field == "stage" else []
         message = f'Move {record.kind} "{record.name}": {before} -> {target}' + (
             f" ({activities.first_line(reason, 50)})" if reason else "")
         records = [f"{record.kind}/{record.id}"] + (
             [f"company/{company}"] if record.kind != "company" else [])
-        commit = change.commit(message, records)
-    return Moved(updated, entry, commit, message)
+        commit = change.commit(message, records + [f"task/{f.task['id']}" for f in fired])
+    return Moved(updated, entry, commit, message, tuple(fired))
 
 
 def _status_changes(crm: Crm, record: Record, status: str) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from crmctl import yamlio
 from crmctl.errors import DataError
-from crmctl.model import ActivityType, Process, Rules, Stage, User
+from crmctl.model import ActivityType, Process, Route, Rules, Stage, User, Workflow
 from crmctl.schemas import Validator, coerce, load_schema, schema_dir
 
 PROCESS_FILE = "crm.yaml"
@@ -71,6 +71,47 @@ def process_problems(text: str) -> list[tuple[int, str]]:
         for status in named:
             if status is not None and status not in statuses:
                 problems.append((line, f"rules: {status!r} is not one of the statuses"))
+        problems += _workflow_problems(document, raw.line_of("workflows"),
+                                       raw.line_of("routing"))
+    return problems
+
+
+def _workflow_problems(document: dict, line: int, routing_line: int) -> list[tuple[int, str]]:
+    from datetime import datetime, timezone
+
+    from crmctl.dates import parse_date
+    from crmctl.errors import UserError
+
+    stages = [s["id"] for s in document["pipeline"]]
+    users = [u["id"] for u in document.get("users") or []]
+    problems = []
+    seen = set()
+    for rule in document.get("workflows") or []:
+        name, when, task = rule["id"], rule["when"], rule["task"]
+        if name in seen:
+            problems.append((line, f"workflow {name!r} is declared twice"))
+        seen.add(name)
+        triggers = [k for k in ("deal_enters", "added", "assigned") if k in when]
+        if len(triggers) != 1:
+            problems.append((line, f"workflow {name!r}: when: needs exactly one of deal_enters, "
+                                   "added, assigned"))
+        if when.get("deal_enters") and when["deal_enters"] not in stages:
+            problems.append((line, f"workflow {name!r}: {when['deal_enters']!r} is not a stage"))
+        if when.get("status") and when["status"] not in document["statuses"]:
+            problems.append((line, f"workflow {name!r}: {when['status']!r} is not a status"))
+        if task.get("assign", "owner") not in ("owner", "actor", *users):
+            problems.append((line, f"workflow {name!r}: assign {task['assign']!r} is not owner, "
+                                   "actor or a declared user"))
+        if task.get("due"):
+            try:
+                parse_date(task["due"], datetime(2026, 1, 1, tzinfo=timezone.utc))
+            except UserError:
+                problems.append((line, f"workflow {name!r}: due {task['due']!r} is not a date "
+                                       "offset such as +1d, +2w or in 11 months"))
+    for route in document.get("routing") or []:
+        if route["owner"] not in users:
+            problems.append((routing_line, f"routing: owner {route['owner']!r} is not a "
+                                           "declared user"))
     return problems
 
 
@@ -88,7 +129,16 @@ def _build(doc: dict) -> Process:
         currency=doc.get("currency", "USD"),
         duplicate_threshold=doc.get("duplicate_threshold", 90),
         rules=_rules(doc.get("rules") or {}),
+        workflows=tuple(_workflow(w) for w in doc.get("workflows") or []),
+        routing=tuple(Route(dict(r["when"]), r["owner"]) for r in doc.get("routing") or []),
     )
+
+
+def _workflow(doc: dict) -> Workflow:
+    when, task = doc["when"], doc["task"]
+    trigger = next(k for k in ("deal_enters", "added", "assigned") if k in when)
+    return Workflow(doc["id"], trigger, when[trigger], when.get("status"), task["text"],
+                    task.get("due"), task.get("priority", "normal"), task.get("assign", "owner"))
 
 
 def _rules(doc: dict) -> Rules:

@@ -29,6 +29,8 @@ class Added:
     record: Record
     commit: str | None
     message: str
+    fired: Sequence[Any] = ()          # what workflow rules did (rules.Fired)
+    routed_to: str | None = None       # the owner a routing rule chose
 
 
 @dataclass(frozen=True)
@@ -135,15 +137,35 @@ def _duplicate_error(kind: str, name: str, matches: Sequence[Match]) -> Conflict
                     "use the existing one, or add --force to add it anyway")
 
 
-def _write_new(change: Change, kind: str, fields: dict[str, Any], message: str) -> Added:
-    """Write a new record and commit it; the caller holds ``change`` (the CRM lock)."""
+def _write_new(change: Change, kind: str, fields: dict[str, Any], message: str,
+               actor: Actor, routed_to: str | None = None) -> Added:
+    """Write a new record, run the workflow rules it triggers, and commit it all as one;
+    the caller holds ``change`` (the CRM lock)."""
+    from crmctl.rules import fire
+
     fields["created"] = fields["updated"] = stamp(change.now)
     data = validated(change.crm, kind, fields)
     path = record_path(kind, data["id"])
     change.write(path, yamlio.dump(data))
+    record = Record(kind, data, path)
+    fired = fire(change, "added", record, actor)
+    if kind == "deal":
+        fired += fire(change, "deal_enters", record, actor, data["stage"])
     related = [f"company/{data['company']}"] if data.get("company") else []
-    commit = change.commit(message, [f"{kind}/{data['id']}", *related])
-    return Added(Record(kind, data, path), commit, message)
+    commit = change.commit(message, [f"{kind}/{data['id']}", *related]
+                           + [f"task/{f.task['id']}" for f in fired])
+    return Added(record, commit, message, tuple(fired), routed_to)
+
+
+def _routed_owner(crm: Crm, owner: str | None, fields: Mapping[str, Any]) -> tuple[str | None,
+                                                                                 str | None]:
+    """(owner, routed_to): an explicit owner wins; else the first routing rule that fits."""
+    if owner is not None:
+        return _owner(crm, owner), None
+    from crmctl.rules import route
+
+    chosen = route(crm, fields)
+    return (chosen.owner, chosen.owner) if chosen else (None, None)
 
 
 def normalize_domain(domain: str) -> str:
@@ -184,7 +206,8 @@ def add_company(crm: Crm, name: str, *, actor: Actor, now: datetime, domain: str
     domain = normalize_domain(domain) if domain else None
     fields: dict[str, Any] = dict(extra or {})
     fields.update(name=name, domain=domain, status=status or _default_status(crm),
-                  owner=_owner(crm, owner), source=source, tags=_tags(tags))
+                  source=source, tags=_tags(tags))
+    fields["owner"], routed_to = _routed_owner(crm, owner, fields)
     _precheck(crm, "company", fields, now)
     # Lookups, the duplicate guard and the choice of id happen under the lock, so two
     # concurrent adds of one name cannot both pass the guard.
@@ -196,7 +219,7 @@ def add_company(crm: Crm, name: str, *, actor: Actor, now: datetime, domain: str
         # The id leaves out legal suffixes: "Acme Products, Inc." is acme-products.
         fields["id"] = unique_id(crm, "company",
                                   slugify(normalize_company(name), KINDS["company"].id_prefix))
-        return _write_new(change, "company", fields, f'Add company "{name}"')
+        return _write_new(change, "company", fields, f'Add company "{name}"', actor, routed_to)
 
 
 def add_person(crm: Crm, name: str, *, company: str, actor: Actor, now: datetime,
@@ -209,8 +232,8 @@ def add_person(crm: Crm, name: str, *, company: str, actor: Actor, now: datetime
     fields: dict[str, Any] = dict(extra or {})
     fields.update(name=name, title=title, emails=emails,
                   phones=_unique([p.strip() for p in phones if p.strip()]),
-                  status=status or _default_status(crm), owner=_owner(crm, owner), source=source,
-                  tags=_tags(tags))
+                  status=status or _default_status(crm), source=source, tags=_tags(tags))
+    fields["owner"], routed_to = _routed_owner(crm, owner, fields)
     _precheck(crm, "person", {**fields, "company": "x"}, now)
     with Change(crm, actor.identity, now) as change:
         employer = resolve(crm, company, ["company"])
@@ -220,7 +243,8 @@ def add_person(crm: Crm, name: str, *, company: str, actor: Actor, now: datetime
             if matches:
                 raise _duplicate_error("person", name, matches)
         fields["id"] = unique_id(crm, "person", slugify(name, KINDS["person"].id_prefix))
-        return _write_new(change, "person", fields, f'Add person "{name}" at "{employer.name}"')
+        return _write_new(change, "person", fields, f'Add person "{name}" at "{employer.name}"',
+                          actor, routed_to)
 
 
 def add_deal(crm: Crm, name: str, *, company: str, actor: Actor, now: datetime,
@@ -257,7 +281,7 @@ def add_deal(crm: Crm, name: str, *, company: str, actor: Actor, now: datetime,
         money = f"{money_text(fields['amount'])} {fields['currency']}, " \
             if fields["amount"] is not None else ""
         return _write_new(change, "deal", fields,
-                          f'Add deal "{name}" with "{employer.name}" ({money}{stage_id})')
+                          f'Add deal "{name}" with "{employer.name}" ({money}{stage_id})', actor)
 
 
 def _default_status(crm: Crm) -> str:

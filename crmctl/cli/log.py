@@ -30,6 +30,7 @@ def log(
     deal: Annotated[Optional[str], typer.Option(help="The deal it was about.",
                                                 autocompletion=complete_records(("deal",)))] = None,
     force: Annotated[bool, typer.Option("--force", help="Log outreach to a do-not-contact record anyway.")] = False,
+    follow_up: Annotated[Optional[str], typer.Option("--follow-up", metavar="WHEN: TEXT", help='A task for you, linked to this note, e.g. "+3d: send the proposal".')] = None,
 ) -> None:
     """Log a contact or an attempt: one commit, on the timeline of the company and its people."""
     from crmctl.dates import parse_moment
@@ -45,8 +46,11 @@ def log(
     logged = log_activity(
         crm, record, type_id=kind.id, actor=acting(ctx, crm), now=moment, note=note,
         at=parse_moment(at, moment) if at else None, with_person=with_, deal=deal,
-        outcome=outcome, force=force, on_heads_up=_warn)
+        outcome=outcome, force=force, follow_up=follow_up, on_heads_up=_warn)
     typer.echo(logged.message.split(": ", 1)[0] if ": " in logged.message else logged.message)
+    if logged.follow_up:
+        task = logged.follow_up
+        typer.echo(f"  follow-up: task {task['id'][:6]} \"{task['text']}\" due {task['due']}")
     for record_ in logged.promoted:
         say(f"{record_.kind} {record_.name}: status is now {record_.get('status')}")
 

@@ -31,6 +31,9 @@ def move(
     moved = move_record(crm, record, target, actor=acting(ctx, crm), now=now(), amount=amount,
                         probability=probability, close=close, reason=reason)
     typer.echo(moved.message)
+    from crmctl.cli.tasks import report_fired
+
+    report_fired(moved.fired)
 
 
 def convert(

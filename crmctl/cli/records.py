@@ -47,10 +47,15 @@ def init(
 
 
 def _report_added(added, quiet: bool) -> None:  # type: ignore[no-untyped-def]
+    from crmctl.cli.tasks import report_fired
+
     if quiet:
         typer.echo(added.record.id)
-    else:
-        typer.echo(f"{added.message} as {added.record.id}")
+        return
+    typer.echo(f"{added.message} as {added.record.id}")
+    if added.routed_to:
+        typer.echo(f"  routing: owner {added.routed_to}")
+    report_fired(added.fired)
 
 
 @add_app.command("company")
