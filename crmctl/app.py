@@ -89,7 +89,7 @@ def root(
 
 
 def _register() -> None:
-    from crmctl.cli import check, history, log, move, records, tasks
+    from crmctl.cli import check, history, log, move, records, report, tasks
 
     # Registration order is the order of `crmctl --help`: the daily loop first.
     records.register(app)
@@ -97,6 +97,7 @@ def _register() -> None:
     move.register(app)
     tasks.register(app)
     history.register(app)
+    report.register(app)
     check.register(app)
 
 

@@ -29,7 +29,7 @@ def _natural(text: str, now: datetime, prefer: str) -> datetime | None:
     # that date (summer or winter time), not today's.
     return dateparser.parse(text, languages=["en"], settings={
         "RELATIVE_BASE": now.astimezone().replace(tzinfo=None), "PREFER_DATES_FROM": prefer,
-        "RETURN_AS_TIMEZONE_AWARE": False, "PREFER_DAY_OF_MONTH": "first",
+        "RETURN_AS_TIMEZONE_AWARE": False,
         "DATE_ORDER": "YMD"})
 
 

@@ -25,6 +25,20 @@ from crmctl.init import init_crm
 from crmctl.store import Crm
 
 DATA = Path(__file__).with_name("demo-data.yaml")
+# The demo team turns on the workflow rules crm.yaml ships as examples, so its task list
+# shows what rules do: first-contact tasks for leads, welcome letters for won deals.
+WORKFLOWS = """
+workflows:
+  - id: welcome-letter
+    when: {deal_enters: won}
+    task: {text: Send the welcome letter, due: +1d}
+  - id: renewal-offer
+    when: {deal_enters: won}
+    task: {text: Offer the extended warranty or a renewal, due: in 11 months, priority: high}
+  - id: first-contact
+    when: {added: company, status: lead}
+    task: {text: Make first contact, due: +1d}
+"""
 ADD = {"company": records.add_company, "person": records.add_person, "deal": records.add_deal}
 
 
@@ -69,7 +83,7 @@ def build(root: Path, data: dict[str, Any]) -> dict[str, int]:
                                 f"    email: {u['email']}\n" for u in data["users"])
     crm = Crm(root)
     with Change(crm, lead, when(data) + timedelta(minutes=1)) as change:
-        change.write("crm.yaml", text.replace("\nusers: []\n", f"\n{team}", 1))
+        change.write("crm.yaml", text.replace("\nusers: []\n", f"\n{team}", 1) + WORKFLOWS)
         change.commit(f"Declare the team: {', '.join(actors)}")
 
     ids: dict[str, str] = {}  # company name -> id; the Acme spellings share a name-based id
