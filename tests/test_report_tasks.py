@@ -1,0 +1,60 @@
+"""crmctl report tasks: each assignee's overdue tasks and those due today, for cron to mail."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+
+from conftest import add_users
+
+NOW = {"CRMCTL_NOW": "2026-11-25T09:00:00+01:00"}
+
+
+@pytest.fixture
+def team(cli):
+    add_users(cli.root, ("sarah", "Sarah Closer", "sarah@example.com"),
+              ("jim", "Jim Seller", "jim@example.com"))
+    cli.ok("add", "company", "Initech")
+    cli.ok("--as", "sarah", "log", "initech", "--type", "phone-call", "--note",
+           "Wants a quote\nby Friday", "--follow-up", "today: send the quote", env=NOW)
+    cli.ok("--as", "sarah", "task", "add", "Chase the invoice", "--for", "initech", "--due",
+           "2026-11-20", "--priority", "high", env=NOW)
+    cli.ok("--as", "sarah", "task", "add", "Plan Q1", "--due", "+5d", env=NOW)
+    cli.ok("--as", "sarah", "task", "add", "Call Jim's lead", "--assign", "jim", "--due",
+           "tomorrow", env=NOW)
+    return cli
+
+
+def test_each_assignee_gets_overdue_and_today(team) -> None:
+    out = team.ok("report", "tasks", env=NOW).stdout
+    assert out.splitlines()[0] == "Sarah Closer: 2 tasks due today, 1 overdue (2026-11-25)"
+    assert "OVERDUE 2026-11-20  high    Chase the invoice" in out
+    assert "send the quote" in out and "Wants a quote" in out  # the note it came from
+    assert "Plan Q1" not in out and "Jim Seller" not in out  # due later
+    assert "\x1b[" not in out
+
+
+def test_days_widens_the_window_and_assignee_narrows_it(team) -> None:
+    out = team.ok("report", "tasks", "--days", "1", "--assignee", "jim", env=NOW).stdout
+    assert out.splitlines()[0] == "Jim Seller: 1 task due by 2026-11-26 (2026-11-25)"
+    assert "Call Jim's lead" in out and "Sarah" not in out
+
+
+def test_csv_for_programs(team) -> None:
+    rows = list(csv.DictReader(io.StringIO(team.ok("report", "tasks", "--format", "csv",
+                                                   env=NOW).stdout)))
+    assert [(r["assignee"], r["text"], r["overdue"]) for r in rows] == [
+        ("sarah", "Chase the invoice", "yes"), ("sarah", "send the quote", "no")]
+
+
+def test_an_empty_day_says_so(team) -> None:
+    later = {"CRMCTL_NOW": "2026-11-25T09:00:00+01:00"}
+    assert team.ok("report", "tasks", "--assignee", "jim", env=later).stdout == \
+        "No tasks due today and none overdue (2026-11-25).\n"
+
+
+def test_an_unknown_report_or_user_is_one_line(team) -> None:
+    assert "unknown report 'nope' (reports: tasks)" in team.fails(1, "report", "nope").stderr
+    assert "unknown user 'bob'" in team.fails(1, "report", "tasks", "--assignee", "bob").stderr
