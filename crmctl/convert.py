@@ -56,7 +56,7 @@ def convert(crm: Crm, ref: str, *, to: str, actor: Actor, now: datetime,
             timeline = index.timeline(person=old.id)
         else:
             if not company:
-                raise UserError(f"a person needs a company: add --company COMPANY",
+                raise UserError("a person needs a company: add --company COMPANY",
                                 f"the company {old.name!r} becomes a person working there")
             employer = resolve(crm, company, ["company"])
             people = index.select("person", company=old.id)

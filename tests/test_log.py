@@ -11,17 +11,14 @@ import os
 import pty
 import re
 import select
-import shutil
 import subprocess
 import sys
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from conftest import USER_EMAIL, USER_NAME, Cli, add_users, crmctl, git
-from crmctl.app import app
+from conftest import Cli, add_users, build_once, copy_of, crmctl, git
 
 OFFSET = re.compile(r"[+-]\d\d:\d\d$")
 
@@ -46,32 +43,6 @@ def timeline(cli, ref: str) -> list[dict]:
 
 def status_of(cli, ref: str) -> str:
     return json.loads(cli.ok("show", ref, "--format", "json").stdout)["record"]["status"]
-
-
-def build_once(factory: pytest.TempPathFactory, setup) -> Path:
-    """A CRM made by ``setup(cli)`` once per module, as Sam Seller; tests work on copies."""
-    with pytest.MonkeyPatch.context() as mp:
-        home = factory.mktemp("template-home")
-        (home / ".gitconfig").write_text(f"[user]\n\tname = {USER_NAME}\n\temail = {USER_EMAIL}\n")
-        mp.setenv("HOME", str(home))
-        mp.setenv("GIT_CONFIG_GLOBAL", str(home / ".gitconfig"))
-        mp.setenv("GIT_CONFIG_NOSYSTEM", "1")
-        for name in ("CRMCTL_DIR", "CRMCTL_USER", "NO_COLOR", "CRMCTL_LOCK_TIMEOUT",
-                     "CRMCTL_NOW"):
-            mp.delenv(name, raising=False)
-        root = factory.mktemp("template") / "crm"
-        assert CliRunner().invoke(app, ["init", str(root)]).exit_code == 0
-        mp.chdir(root)
-        setup(Cli(root, CliRunner()))
-    return root
-
-
-def copy_of(template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Cli:
-    """A real git CRM of the test's own, identical to the template, as the working folder."""
-    root = tmp_path / "crm"
-    shutil.copytree(template, root, symlinks=True)
-    monkeypatch.chdir(root)
-    return Cli(root, CliRunner())
 
 
 def two_salespeople_and_two_companies(cli: Cli) -> None:

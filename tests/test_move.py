@@ -8,46 +8,17 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from conftest import USER_EMAIL, USER_NAME, Cli, add_users, git
-from crmctl.app import app
+from conftest import Cli, add_users, build_once, copy_of, git
 
 STAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d$")
 STAGES = ("contact-made", "meeting-arranged", "qualified", "proposal-presented",
           "in-negotiation", "won", "lost")
 STATUSES = ("lead", "contact", "prospect", "client", "past-client", "unqualified",
             "requested-callback", "do-not-contact")
-
-
-def build_once(factory: pytest.TempPathFactory, setup) -> Path:
-    """A CRM made by ``setup(cli)`` once per module, as Sam Seller; tests work on copies."""
-    with pytest.MonkeyPatch.context() as mp:
-        home = factory.mktemp("template-home")
-        (home / ".gitconfig").write_text(f"[user]\n\tname = {USER_NAME}\n\temail = {USER_EMAIL}\n")
-        mp.setenv("HOME", str(home))
-        mp.setenv("GIT_CONFIG_GLOBAL", str(home / ".gitconfig"))
-        mp.setenv("GIT_CONFIG_NOSYSTEM", "1")
-        for name in ("CRMCTL_DIR", "CRMCTL_USER", "NO_COLOR", "CRMCTL_LOCK_TIMEOUT",
-                     "CRMCTL_NOW"):
-            mp.delenv(name, raising=False)
-        root = factory.mktemp("template") / "crm"
-        assert CliRunner().invoke(app, ["init", str(root)]).exit_code == 0
-        mp.chdir(root)
-        setup(Cli(root, CliRunner()))
-    return root
-
-
-def copy_of(template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Cli:
-    """A real git CRM of the test's own, identical to the template, as the working folder."""
-    root = tmp_path / "crm"
-    shutil.copytree(template, root, symlinks=True)
-    monkeypatch.chdir(root)
-    return Cli(root, CliRunner())
 
 
 def a_pipeline(cli: Cli) -> None:

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from crmctl.cli.common import (Format, FormatOption, QuietOption, acting, complete_records,
-                               now, open_crm, say)
+                               now, open_crm)
 
 task_app = typer.Typer(help="Tasks: add, list (your day), done, edit, snooze.",
                        no_args_is_help=True)
