@@ -8,7 +8,7 @@ import typer
 
 from crmctl.cli.common import Format, FormatOption, now, open_crm
 
-REPORTS = ("tasks",)
+REPORTS = ("pipeline", "tasks")
 
 
 def register(app: typer.Typer) -> None:
@@ -17,7 +17,8 @@ def register(app: typer.Typer) -> None:
 
 def report(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(metavar="NAME", help="Which report: tasks (each assignee's due and overdue tasks).")],
+    name: Annotated[str, typer.Argument(metavar="NAME", help="Which report: pipeline (open deals per stage), tasks (each assignee's due and overdue tasks).")],
+    owner: Annotated[Optional[str], typer.Option(help="pipeline: only deals this user owns.")] = None,
     assignee: Annotated[Optional[str], typer.Option(help="tasks: only this user's.")] = None,
     days: Annotated[int, typer.Option(help="tasks: also those due in the next N days.")] = 0,
     fmt: FormatOption = Format.table,
@@ -28,7 +29,43 @@ def report(
     if name not in REPORTS:
         raise UserError(f"unknown report {name!r} (reports: {', '.join(REPORTS)})")
     crm = open_crm(ctx)
-    _tasks(crm, assignee, days, fmt)
+    if name == "pipeline":
+        _pipeline(crm, owner, fmt)
+    else:
+        _tasks(crm, assignee, days, fmt)
+
+
+def _pipeline(crm, owner: Optional[str], fmt: Format) -> None:  # type: ignore[no-untyped-def]
+    from decimal import Decimal
+
+    from crmctl.render import money, write_rows
+    from crmctl.reports.pipeline import COLUMNS, bar, pipeline_report
+
+    rows = pipeline_report(crm, owner)
+    if fmt != Format.table:
+        write_rows([r.as_dict() for r in rows], COLUMNS, fmt.value)
+        return
+    whose = f" owned by {owner}" if owner else ""
+    if not any(r.deals for r in rows):
+        typer.echo(f"No open deals{whose}.")
+        return
+    for number, currency in enumerate(dict.fromkeys(r.currency for r in rows)):
+        mine = [r for r in rows if r.currency == currency]
+        largest = max(r.amount for r in mine)
+        total = sum((r.amount for r in mine), Decimal(0))
+        weighted = sum((r.weighted for r in mine), Decimal(0))
+        if number:
+            typer.echo("")
+        typer.echo(f"Open pipeline{whose} in {currency}: {sum(r.deals for r in mine)} deals, "
+                   f"{money(total)} ({money(weighted)} weighted)")
+        table = [{"stage": r.stage, "deals": r.deals, "amount": r.amount,
+                  "weighted": r.weighted.quantize(Decimal("0.01")),
+                  "bar": bar(r.amount, largest)} for r in mine]
+        table.append({"stage": "total", "deals": sum(r.deals for r in mine), "amount": total,
+                      "weighted": weighted.quantize(Decimal("0.01")), "bar": ""})
+        write_rows(table, ["stage", "deals", "amount", "weighted", "bar"], "table",
+                   headers=["STAGE", "DEALS", "AMOUNT", "WEIGHTED", ""],
+                   numeric=["deals", "amount", "weighted"])
 
 
 def _tasks(crm, assignee: Optional[str], days: int, fmt: Format) -> None:  # type: ignore[no-untyped-def]
