@@ -25,10 +25,10 @@ def _natural(text: str, now: datetime, prefer: str) -> datetime | None:
     if match:
         sign, count, unit = match.groups()
         text = f"in {count} {_UNITS[unit]}" if sign == "+" else f"{count} {_UNITS[unit]} ago"
-    # Read in local wall-clock time; local_moment() then gives it the offset in force on
-    # that date (summer or winter time), not today's.
+    # Read against ``now``'s own wall clock, so "today" is the same day for every command
+    # that is given the same ``now``; _localize() then attaches an offset.
     return dateparser.parse(text, languages=["en"], settings={
-        "RELATIVE_BASE": now.astimezone().replace(tzinfo=None), "PREFER_DATES_FROM": prefer,
+        "RELATIVE_BASE": now.replace(tzinfo=None), "PREFER_DATES_FROM": prefer,
         "RETURN_AS_TIMEZONE_AWARE": False,
         "DATE_ORDER": "YMD"})
 
@@ -45,8 +45,17 @@ def parse_moment(text: str, now: datetime, prefer: str = "past") -> datetime:
         if moment is None:
             raise UserError(f"{text!r} is not a date or time I can read", EXAMPLES) from None
     if moment.tzinfo is None:
-        moment = moment.astimezone()  # local time, with the offset in force on its date
+        moment = _localize(moment, now)
     return moment
+
+
+def _localize(naive: datetime, now: datetime) -> datetime:
+    """A wall-clock time in ``now``'s zone. When ``now`` is this machine's local time, the
+    zone's rules give the offset in force on that date (summer or winter time); a ``now``
+    given with another offset ($CRMCTL_NOW) lends its offset as it is."""
+    if now.utcoffset() == now.astimezone().utcoffset():
+        return naive.astimezone()
+    return naive.replace(tzinfo=now.tzinfo)
 
 
 def parse_date(text: str, now: datetime, prefer: str = "future") -> date:

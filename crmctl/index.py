@@ -248,7 +248,7 @@ class Index:
     def _fold_tasks(self) -> None:
         """Task states from all their events, oldest first (a few per task: cheap)."""
         events = [json.loads(data) for (data,) in self.db.execute(
-            "SELECT data FROM task_events ORDER BY utc, id")]
+            "SELECT data FROM task_events ORDER BY utc, path, line")]
         self.db.execute("DELETE FROM tasks")
         self.db.executemany(
             "INSERT INTO tasks(id, status, assignee, due, data) VALUES (?,?,?,?,?)",

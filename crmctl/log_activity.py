@@ -83,7 +83,7 @@ def log_activity(crm: Crm, ref: str, *, type_id: str, actor: Actor, now: datetim
     if kind.note == "required" and note is None:
         raise UserError(f"a {kind.id} needs a note",
                         "add --note TEXT, or --note - to read it from stdin")
-    follow = parse_follow_up(follow_up, now) if follow_up else None
+    follow = parse_follow_up(follow_up, now) if follow_up is not None else None
     when = at or now
     if when > now + FUTURE_TOLERANCE:
         raise UserError(f"--at {stamp(when)} is in the future",

@@ -130,7 +130,7 @@ def add_task(crm: Crm, text: str, *, actor: Actor, now: datetime, about: str | N
 
     priority = priority_or_error(priority)
     assignee = assignee_of(crm, actor, assign)
-    due_date = parse_date(due, now) if due else None
+    due_date = parse_date(due, now) if due is not None else None
     with Change(crm, actor.identity, now) as change:
         record = resolve(crm, about) if about else None
         task = stage_add(change, text=text, actor=actor, assignee=assignee, due=due_date,
@@ -225,7 +225,7 @@ def list_tasks(crm: Crm, *, actor: Actor, now: datetime, assignee: str | None = 
     mine = {actor.user_id, actor.identity.email} - {None}
     wanted = None if everyone else ({crm.user_or_error(assignee)} if assignee else mine)
     record = resolve(crm, about) if about else None
-    limit = parse_date(due_before, now) if due_before else None
+    limit = parse_date(due_before, now) if due_before is not None else None
     today = now.date()
     found = []
     for task in crm.index.tasks(status=None if include_done else "open"):
