@@ -56,5 +56,5 @@ def test_an_empty_day_says_so(team) -> None:
 
 
 def test_an_unknown_report_or_user_is_one_line(team) -> None:
-    assert "unknown report 'nope' (reports: pipeline, tasks)" in team.fails(1, "report", "nope").stderr
+    assert "unknown report 'nope' (reports: pipeline, forecast, tasks)" in team.fails(1, "report", "nope").stderr
     assert "unknown user 'bob'" in team.fails(1, "report", "tasks", "--assignee", "bob").stderr

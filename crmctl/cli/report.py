@@ -8,7 +8,7 @@ import typer
 
 from crmctl.cli.common import Format, FormatOption, now, open_crm
 
-REPORTS = ("pipeline", "tasks")
+REPORTS = ("pipeline", "forecast", "tasks")
 
 
 def register(app: typer.Typer) -> None:
@@ -17,8 +17,8 @@ def register(app: typer.Typer) -> None:
 
 def report(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(metavar="NAME", help="Which report: pipeline (open deals per stage), tasks (each assignee's due and overdue tasks).")],
-    owner: Annotated[Optional[str], typer.Option(help="pipeline: only deals this user owns.")] = None,
+    name: Annotated[str, typer.Argument(metavar="NAME", help="Which report: pipeline (open deals per stage), forecast (open deals by expected close month), tasks (each assignee's due and overdue tasks).")],
+    owner: Annotated[Optional[str], typer.Option(help="pipeline, forecast: only deals this user owns.")] = None,
     assignee: Annotated[Optional[str], typer.Option(help="tasks: only this user's.")] = None,
     days: Annotated[int, typer.Option(help="tasks: also those due in the next N days.")] = 0,
     fmt: FormatOption = Format.table,
@@ -31,8 +31,57 @@ def report(
     crm = open_crm(ctx)
     if name == "pipeline":
         _pipeline(crm, owner, fmt)
+    elif name == "forecast":
+        _forecast(crm, owner, fmt)
     else:
         _tasks(crm, assignee, days, fmt)
+
+
+def _forecast(crm, owner: Optional[str], fmt: Format) -> None:  # type: ignore[no-untyped-def]
+    from decimal import Decimal
+
+    from crmctl.render import money, write_rows
+    from crmctl.reports.forecast import COLUMNS, forecast_report
+
+    today = now().date()
+    rows, late = forecast_report(crm, today, owner)
+    if fmt != Format.table:
+        write_rows([r.as_dict() for r in rows], COLUMNS, fmt.value)
+        return
+    whose = f" owned by {owner}" if owner else ""
+    if not rows:
+        typer.echo(f"No open deals{whose} to forecast.")
+        return
+    for number, currency in enumerate(dict.fromkeys(r.currency for r in rows)):
+        if number:
+            typer.echo("")
+        mine = [r for r in rows if r.currency == currency]
+        totals = [r for r in mine if r.owner == "total"]
+        typer.echo(f"Forecast{whose} in {currency} ({today.isoformat()}): "
+                   f"{money(sum((r.amount for r in totals), Decimal(0)))} open, "
+                   f"{money(sum((r.weighted for r in totals), Decimal(0)))} weighted")
+        owners_in = {}
+        for r in mine:
+            owners_in[r.month] = owners_in.get(r.month, 0) + (r.owner != "total")
+        table, shown_month = [], None
+        for r in mine:
+            if r.owner == "total" and owners_in[r.month] < 2:
+                continue  # a month with one owner: its total says nothing new
+            table.append({"month": "" if r.month == shown_month else r.month,
+                          "owner": r.owner, "deals": r.deals, "amount": r.amount,
+                          "weighted": r.weighted.quantize(Decimal("0.01")),
+                          "past": f"{r.past_close} past close" if r.past_close else ""})
+            shown_month = r.month
+        write_rows(table, ["month", "owner", "deals", "amount", "weighted", "past"], "table",
+                   headers=["CLOSE", "OWNER", "DEALS", "AMOUNT", "WEIGHTED", ""],
+                   numeric=["deals", "amount", "weighted"])
+    if late:
+        typer.echo("")
+        typer.echo(f"Past their expected close date ({len(late)}):")
+        write_rows([{"close": d.close, "name": d.name, "owner": d.owner,
+                     "amount": d.amount, "currency": d.currency, "id": d.id} for d in late],
+                   ["close", "name", "owner", "amount", "currency", "id"], "table",
+                   headers=["CLOSE", "DEAL", "OWNER", "AMOUNT", "CUR", "ID"], numeric=["amount"])
 
 
 def _pipeline(crm, owner: Optional[str], fmt: Format) -> None:  # type: ignore[no-untyped-def]
