@@ -123,7 +123,9 @@ def log_activity(crm: Crm, ref: str, *, type_id: str, actor: Actor, now: datetim
             before, after = rules.first_contact_promotes
             for record in (company, person):
                 if record is not None and record.get("status") == before:
-                    promoted.append(write_updated(change, record, {"status": after}))
+                    # No `updated` bump: two clones promoting the same lead then make the same
+                    # one-line change, which git merges without a conflict.
+                    promoted.append(write_updated(change, record, {"status": after}, bump=False))
         who = f" ({person.name})" if person else ""
         summary = activities.first_line(note, 60)
         message = f'Log {kind.id}{"/" + outcome if outcome else ""} with "{company.name}"{who}' \

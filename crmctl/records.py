@@ -78,13 +78,16 @@ def validated(crm: Crm, kind: str, fields: Mapping[str, Any]) -> dict[str, Any]:
     return typed
 
 
-def write_updated(change: Change, record: Record, changes: Mapping[str, Any]) -> Record:
+def write_updated(change: Change, record: Record, changes: Mapping[str, Any],
+                  bump: bool = True) -> Record:
     """Stage ``record`` with ``changes`` applied (None removes a field) and ``updated`` bumped.
 
     The record is re-read from its file under the lock, so a concurrent change is kept.
     """
     current = change.crm.read_path(record.path) or record
-    fields = {**current.data, **changes, "updated": stamp(change.now)}
+    fields = {**current.data, **changes}
+    if bump:
+        fields["updated"] = stamp(change.now)
     data = validated(change.crm, record.kind, fields)
     change.write(record.path, yamlio.dump(data))
     return Record(record.kind, data, record.path)
