@@ -193,7 +193,11 @@ def edit_task(crm: Crm, typed: str, *, actor: Actor, now: datetime, text: str | 
             raise UserError("the task's text is empty", "say what is to be done")
         changes["text"] = " ".join(text.split())
     if due is not None:
-        changes["due"] = parse_date(due, now).isoformat()
+        new_due = parse_date(due, now)
+        if verb == "Snooze" and new_due < now.date():
+            raise UserError(f"cannot snooze to {new_due.isoformat()}, which has passed",
+                            "snooze to today or later")
+        changes["due"] = new_due.isoformat()
     if priority is not None:
         changes["priority"] = priority_or_error(priority)
     if assign is not None:

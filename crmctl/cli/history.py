@@ -31,6 +31,10 @@ def history(
     from crmctl.render import write_rows
     from crmctl.resolve import resolve
 
+    from crmctl.errors import UserError
+
+    if limit < 0:
+        raise UserError(f"--limit {limit} is negative", "give a count, or 0 for all")
     crm = open_crm(ctx)
     target = resolve(crm, record) if record else None
     changes = read_history(crm, target, since=parse_date(since, now(), prefer="past")

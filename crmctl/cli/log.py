@@ -40,12 +40,18 @@ def log(
     moment = now()
     kind = activity_type(crm, type_)
     if note == "-":
-        note = sys.stdin.read()
+        try:
+            note = sys.stdin.buffer.read().decode("utf-8") if hasattr(sys.stdin, "buffer") \
+                else sys.stdin.read()
+        except UnicodeDecodeError:
+            from crmctl.errors import UserError
+
+            raise UserError("the note on stdin is not UTF-8 text", "convert it, e.g. with iconv") from None
     elif note is None and kind.note == "required" and sys.stdin.isatty() and sys.stdout.isatty():
         note = _note_from_editor(kind.id, record)
     logged = log_activity(
         crm, record, type_id=kind.id, actor=acting(ctx, crm), now=moment, note=note,
-        at=parse_moment(at, moment) if at else None, with_person=with_, deal=deal,
+        at=parse_moment(at, moment) if at is not None else None, with_person=with_, deal=deal,
         outcome=outcome, force=force, follow_up=follow_up, on_heads_up=_warn)
     typer.echo(logged.message.split(": ", 1)[0] if ": " in logged.message else logged.message)
     if logged.follow_up:
