@@ -1,8 +1,11 @@
 """`crmctl convert`: a person entered as a company, or the reverse, made right.
 
-The new record takes the old one's name, status, owner, source and tags; deals follow it, and
-its activities are re-pointed by ``amend`` lines (the log itself is never rewritten), so its
-timeline survives. The old file is removed in the same commit.
+The new record takes every field of the old one its kind knows (name, aliases, status, owner,
+source, tags, the team's own fields, the ``created`` stamp); a field it does not know (a
+person's title, emails and phones; a company's domain) is kept as a line of its notes rather
+than lost. Deals and tasks follow it, and its activities are re-pointed by ``amend`` lines (the
+log itself is never rewritten), so its timeline survives. The old file is removed in the same
+commit.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from crmctl import activities
+from crmctl import activities, tasks
 from crmctl.change import Change
 from crmctl.dates import stamp
 from crmctl.errors import UserError
@@ -23,7 +26,8 @@ from crmctl.resolve import resolve
 from crmctl.store import Crm, record_path
 from crmctl import yamlio
 
-CARRIED = ("status", "owner", "source", "tags", "notes")
+# Fields that say where a record sits, not what it is: set anew, never carried.
+PLACED = ("id", "company", "updated")
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,8 @@ class Converted:
     new: Record
     commit: str | None
     message: str
+    kept_in_notes: tuple[str, ...] = ()
+    tasks_moved: int = 0
 
 
 def convert(crm: Crm, ref: str, *, to: str, actor: Actor, now: datetime,
@@ -42,8 +48,9 @@ def convert(crm: Crm, ref: str, *, to: str, actor: Actor, now: datetime,
         old = resolve(crm, ref, ["company", "person"])
         if old.kind == to:
             raise UserError(f"{old.name!r} is already a {to}")
-        fields: dict[str, Any] = {k: old.get(k) for k in CARRIED}
-        fields.update(name=old.name, created=stamp(now), updated=stamp(now))
+        fields, kept_in_notes = _carried(crm, old, to)
+        fields.update(updated=stamp(now))
+        fields.setdefault("created", stamp(now))
         index = crm.index
         if to == "company":
             if company:
@@ -59,6 +66,9 @@ def convert(crm: Crm, ref: str, *, to: str, actor: Actor, now: datetime,
                 raise UserError("a person needs a company: add --company COMPANY",
                                 f"the company {old.name!r} becomes a person working there")
             employer = resolve(crm, company, ["company"])
+            if employer.id == old.id:
+                raise UserError(f"{old.name!r} cannot work at itself",
+                                "give --company the company this person works for")
             people = index.select("person", company=old.id)
             if people:
                 raise UserError(f"{old.name!r} has {len(people)} people of its own",
@@ -80,7 +90,40 @@ def convert(crm: Crm, ref: str, *, to: str, actor: Actor, now: datetime,
             "set": {"company": new_company, "person": new_person},
             "by": actor.user_id or actor.identity.email, "by_name": actor.identity.name,
         } for entry in timeline if entry.get("id")])
+        moved = _repoint_tasks(change, actor, old, new_company, new_person)
         message = f'Convert {old.kind} "{old.name}" to a {to}'
         commit = change.commit(message, [f"{old.kind}/{old.id}", f"{to}/{data['id']}",
                                          f"company/{new_company}"])
-    return Converted(old, Record(to, data, new_path), commit, message)
+    return Converted(old, Record(to, data, new_path), commit, message, kept_in_notes, moved)
+
+
+def _carried(crm: Crm, old: Record, to: str) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """The old record's fields for the new kind, and the names of those kept as notes."""
+    known = crm.record_schema(to)["properties"]
+    fields: dict[str, Any] = {}
+    leftovers: list[str] = []
+    for key, value in old.data.items():
+        if key in PLACED or value in (None, "", []):
+            continue
+        if key in known:
+            fields[key] = value
+        else:
+            shown = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+            leftovers.append(f"{key}: {shown}")
+    if leftovers:
+        note = f"Kept from the {old.kind} record: " + "; ".join(leftovers)
+        fields["notes"] = f"{fields['notes'].rstrip()}\n{note}" if fields.get("notes") else note
+    return fields, tuple(line.split(":")[0] for line in leftovers)
+
+
+def _repoint_tasks(change: Change, actor: Actor, old: Record, company: str,
+                   person: str | None) -> int:
+    """Every task about the old record (open or done) now about the new one."""
+    column = "company" if old.kind == "company" else "person"
+    moved = 0
+    for task in change.crm.index.tasks(status=None):
+        if task.get(column) != old.id:
+            continue
+        tasks.repoint(change, actor, task, {"company": company, "person": person})
+        moved += 1
+    return moved

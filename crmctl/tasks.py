@@ -165,6 +165,12 @@ def _event(change: Change, actor: Actor, task: Mapping[str, Any], op: str,
     activities.append_line(change, task_path(task["id"], change.now), event)
 
 
+def repoint(change: Change, actor: Actor, task: Mapping[str, Any],
+            about: Mapping[str, str | None]) -> None:
+    """Stage a ``set`` event making ``task`` about other records (after a convert or merge)."""
+    _event(change, actor, task, "set", set=dict(about))
+
+
 def _records_of(task: Mapping[str, Any]) -> list[str]:
     return [f"{kind}/{task[kind]}" for kind in ("company", "person", "deal") if task.get(kind)]
 

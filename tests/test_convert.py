@@ -21,7 +21,10 @@ def two_mistakes(cli: Cli) -> None:
     cli.ok("add", "company", "Acme Products, Inc.", "--status", "client")
     cli.ok("add", "person", "Jane Doe", "--company", "Acme Products")
     cli.ok("add", "person", "Globex Corporation", "--company", "Acme Products",
-           "--status", "prospect", "--owner", "sarah", "--tag", "partner")
+           "--status", "prospect", "--owner", "sarah", "--tag", "partner",
+           "--title", "Head office", "--email", "info@globex.example", "--phone", "+1 555 0100")
+    cli.ok("task", "add", "Send Globex the catalogue", "--for", "Globex Corporation",
+           "--due", "2025-05-01")
     cli.ok("log", "Globex Corporation", "--type", "phone-call", "--note", "Globex: first call",
            "--at", "2025-03-10 09:00")
     cli.ok("log", "Globex Corporation", "--type", "email-sent", "--note", "Globex: offer",
@@ -34,6 +37,7 @@ def two_mistakes(cli: Cli) -> None:
     cli.ok("log", "John Smith", "--type", "meeting", "--note", "John: coffee",
            "--at", "2025-03-12 15:00")
     cli.ok("add", "deal", "Consulting", "--company", "John Smith", "--amount", "800")
+    cli.ok("task", "add", "Call John back", "--for", "John Smith", "--due", "2025-05-02")
     cli.ok("log", "Consulting", "--type", "email-sent", "--note", "John: the quote",
            "--at", "2025-03-13 16:00")
     cli.ok("add", "company", "Initech")
@@ -71,7 +75,7 @@ def test_a_person_converted_to_a_company_keeps_its_activities_and_deals(crm) -> 
     before, earlier_logs = commits(crm.root), logs(crm.root)
     out = crm.ok("convert", "Globex Corporation", "--to", "company").stdout
     assert out.startswith('Convert person "Globex Corporation" to a company as ')
-    new_id = out.split(" as ")[-1].strip()
+    new_id = out.splitlines()[0].split(" as ")[-1]
     globex = shown(crm, new_id)
     assert globex["kind"] == "company" and globex["record"]["name"] == "Globex Corporation"
     assert (globex["record"]["status"], globex["record"]["owner"], globex["record"]["tags"]) \
@@ -99,7 +103,7 @@ def test_a_company_converted_to_a_person_moves_its_deals_and_activities(crm) -> 
     before, earlier_logs = commits(crm.root), logs(crm.root)
     out = crm.ok("convert", "John Smith", "--to", "person", "--company", "Acme Products").stdout
     assert out.startswith('Convert company "John Smith" to a person as ')
-    john_id = out.split(" as ")[-1].strip()
+    john_id = out.splitlines()[0].split(" as ")[-1]
     john = shown(crm, john_id)
     assert john["kind"] == "person" and john["record"]["company"] == "acme-products"
     assert john["record"]["status"] == "contact"
@@ -123,7 +127,8 @@ def test_a_company_converted_to_a_person_moves_its_deals_and_activities(crm) -> 
 
 
 def test_a_fresh_clone_sees_the_converted_timeline(crm, tmp_path) -> None:
-    new_id = crm.ok("convert", "Globex Corporation", "--to", "company").stdout.split(" as ")[-1]
+    out = crm.ok("convert", "Globex Corporation", "--to", "company").stdout
+    new_id = out.splitlines()[0].split(" as ")[-1]
     clone = tmp_path / "clone"
     git(tmp_path, "clone", "-q", str(crm.root), str(clone))
     for ref, expected in ((new_id.strip(), ["Globex: offer", "Globex: first call"]),
@@ -137,6 +142,38 @@ def test_converting_shows_in_the_history(crm) -> None:
     crm.ok("convert", "John Smith", "--to", "person", "--company", "Acme Products")
     [line] = crm.ok("history", "--limit", "1").stdout.splitlines()
     assert line.endswith('Sam Seller converted company "John Smith" to a person')
+
+
+def test_nothing_of_the_old_record_is_lost(crm) -> None:
+    person = shown(crm, "Globex Corporation")["record"]
+    out = crm.ok("convert", "Globex Corporation", "--to", "company").stdout
+    assert "kept in its notes (companies have no such fields): title, emails, phones" in out
+    assert "1 task(s) now about Globex Corporation" in out
+    company = shown(crm, "Globex Corporation")["record"]
+    assert company["created"] == person["created"]
+    assert company["notes"] == ("Kept from the person record: title: Head office; "
+                                "emails: info@globex.example; phones: +1 555 0100")
+    tasks = {t["text"]: t for t in
+             json.loads(crm.ok("task", "list", "--all", "--format", "json").stdout)}
+    assert tasks["Send Globex the catalogue"]["company"] == company["id"]
+    assert tasks["Send Globex the catalogue"].get("person") is None
+    assert tasks["Send Globex the catalogue"]["about"] == "Globex Corporation"
+    crm.ok("check")
+
+
+def test_a_company_turned_person_takes_its_tasks_along(crm) -> None:
+    out = crm.ok("convert", "John Smith", "--to", "person", "--company", "Acme Products").stdout
+    john_id = out.splitlines()[0].split(" as ")[-1]
+    tasks = {t["text"]: t for t in
+             json.loads(crm.ok("task", "list", "--all", "--format", "json").stdout)}
+    assert (tasks["Call John back"]["company"], tasks["Call John back"]["person"]) == \
+        ("acme-products", john_id)
+    assert "John Smith" in crm.ok("task", "list", "--for", "Acme Products").stdout
+
+
+def test_a_company_cannot_become_a_person_working_at_itself(crm) -> None:
+    result = crm.fails(1, "convert", "John Smith", "--to", "person", "--company", "John Smith")
+    assert "'John Smith' cannot work at itself" in result.stderr
 
 
 def test_a_company_with_people_is_refused(crm) -> None:

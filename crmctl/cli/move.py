@@ -44,10 +44,17 @@ def convert(
     company: Annotated[Optional[str], typer.Option(help="With --to person: the company they work at.",
                                                    autocompletion=complete_records(("company",)))] = None,
 ) -> None:
-    """Turn a person into a company or the reverse, keeping its deals and activities."""
+    """Turn a person into a company or the reverse, keeping its deals, tasks and activities."""
     from crmctl.convert import convert as convert_record
+    from crmctl.model import KINDS
 
     crm = open_crm(ctx)
     converted = convert_record(crm, record, to=to, actor=acting(ctx, crm), now=now(),
                                company=company)
     typer.echo(f"{converted.message} as {converted.new.id}")
+    if converted.tasks_moved:
+        typer.echo(f"  {converted.tasks_moved} task(s) now about {converted.new.name}")
+    if converted.kept_in_notes:
+        plural = KINDS[converted.new.kind].plural
+        typer.echo(f"  kept in its notes ({plural} have no such fields): "
+                   + ", ".join(converted.kept_in_notes))
