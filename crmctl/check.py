@@ -102,15 +102,16 @@ def _problems(crm: Crm, paths: Iterable[str], read: Reader,
     log_validator = Validator(load_schema("activity.schema.json"))
     task_validator = Validator(load_schema("task.schema.json"))
     records: list[Record] = []
+    entries: dict[str, list[Entry]] = {"activities": [], "tasks": []}
     unreadable: set[tuple[str, str]] = set()  # (kind, id) of files that exist but do not parse
     for path in paths:
         if path == PROCESS_FILE:
             continue
         if is_log_path(path):
-            yield from _log_problems(path, read(path), log_validator)
+            yield from _log_problems(path, read(path), log_validator, entries["activities"])
             continue
         if is_task_path(path):
-            yield from _log_problems(path, read(path), task_validator)
+            yield from _log_problems(path, read(path), task_validator, entries["tasks"])
             continue
         kind = kind_of_path(path)
         if kind is None:
@@ -134,17 +135,38 @@ def _problems(crm: Crm, paths: Iterable[str], read: Reader,
         elif path != record_path(kind, record.id):
             yield Problem(path, 1, f"this file belongs at {record_path(kind, record.id)}")
     yield from _reference_problems(records, unreadable, known or {})
+    if known is None:
+        # Only the whole CRM shows every amendment and task event: a staged check reads
+        # a few logs, whose older lines may be re-pointed by lines in logs it did not read.
+        existing = {kind: {r.id for r in records if r.kind == kind} | {i for k, i in unreadable
+                                                                        if k == kind}
+                    for kind in KINDS}
+        yield from _activity_reference_problems(entries["activities"], existing)
+        yield from _task_reference_problems(entries["tasks"], existing)
 
 
-def _log_problems(path: str, data: bytes, validator: Validator) -> Iterator[Problem]:
-    """Each line of an activity log must be one valid entry; ids must not repeat."""
+@dataclass(frozen=True)
+class Entry:
+    path: str
+    line: int
+    data: dict
+
+
+def _log_problems(path: str, data: bytes, validator: Validator,
+                  valid: list[Entry]) -> Iterator[Problem]:
+    """Each line of an activity log must be one valid entry; ids must not repeat.
+
+    Valid entries are added to ``valid`` for the reference checks."""
     seen: dict[str, int] = {}
     for line, entry in parse_log(data.decode("utf-8", "replace"), path):
         if isinstance(entry, DataError):
             yield Problem(path, line, entry.message)
             continue
-        for _, message in validator.errors(entry):
+        errors = [message for _, message in validator.errors(entry)]
+        for message in errors:
             yield Problem(path, line, message)
+        if not errors:
+            valid.append(Entry(path, line, entry))
         entry_id = entry.get("id")
         if isinstance(entry_id, str):
             if entry_id in seen:
@@ -184,3 +206,55 @@ def _reference_problems(records: list[Record], unreadable: set[tuple[str, str]],
                 yield Problem(record.path, record.line_of("person"),
                               f"person {person!r} works at {target.get('company')}, "
                               f"not at {company}")
+
+
+REFERENCES = ("company", "person", "deal")
+
+
+def _missing(fields: dict, existing: dict[str, set[str]]) -> Iterator[str]:
+    for kind in REFERENCES:
+        value = fields.get(kind)
+        if isinstance(value, str) and value not in existing[kind]:
+            yield f"{kind} {value!r} does not exist"
+
+
+def _activity_reference_problems(entries: list[Entry],
+                                 existing: dict[str, set[str]]) -> Iterator[Problem]:
+    """Every activity and move, as its amend lines leave it, names records that exist."""
+    by_id = {e.data["id"]: e for e in entries if e.data.get("kind") != "amend"}
+    effective = {entry_id: dict(e.data) for entry_id, e in by_id.items()}
+    amends = sorted((e for e in entries if e.data.get("kind") == "amend"),
+                    key=lambda e: (e.data["at"], e.data["id"]))
+    for amend in amends:
+        target = effective.get(amend.data["amends"])
+        if target is None:
+            yield Problem(amend.path, amend.line,
+                          f"amends entry {amend.data['amends']}, which no log holds")
+        else:
+            target.update(amend.data["set"])
+    for entry_id, fields in effective.items():
+        origin = by_id[entry_id]
+        for message in _missing(fields, existing):
+            yield Problem(origin.path, origin.line, f"{message} (restore it, or re-point "
+                                                    "this entry with an amend line)")
+
+
+def _task_reference_problems(events: list[Entry],
+                             existing: dict[str, set[str]]) -> Iterator[Problem]:
+    """Every task, as its events leave it, is about records that exist."""
+    added: dict[str, Entry] = {}
+    state: dict[str, dict] = {}
+    for event in sorted(events, key=lambda e: (e.data["at"], e.path, e.line)):
+        task_id, op = event.data["task"], event.data["op"]
+        if op == "add":
+            if task_id not in added:
+                added[task_id] = event
+                state[task_id] = dict(event.data)
+        elif task_id not in state:
+            yield Problem(event.path, event.line, f"task {task_id} was never added")
+        elif op == "set":
+            state[task_id].update(event.data["set"])
+    for task_id, fields in state.items():
+        origin = added[task_id]
+        for message in _missing(fields, existing):
+            yield Problem(origin.path, origin.line, f"task {task_id}: {message}")

@@ -6,6 +6,7 @@ exactly where each mistake is, all of them at once, and exits 1.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import textwrap
 from pathlib import Path
@@ -209,6 +210,32 @@ def test_a_person_whose_company_does_not_exist(sales, crm_root):
     """)
     assert problems(sales) == [
         "people/ha/hank-scorpio.yaml:4: company 'globex-corp' does not exist"]
+
+
+def test_activities_and_tasks_about_a_deleted_record_are_reported(sales, crm_root):
+    sales.ok("log", "Hank Scorpio", "--type", "email-sent", "--note", "hello",
+             "--at", "2026-01-05 09:00")
+    sales.ok("task", "add", "Call Hank", "--for", "Hank Scorpio", "--due", "2026-01-09")
+    git(crm_root, "rm", "-q", "people/ha/hank-scorpio.yaml")
+    git(crm_root, "commit", "-q", "--no-verify", "-m", "Remove Hank by hand")
+    [log] = [p.relative_to(crm_root).as_posix() for p in crm_root.glob("activities/*/*.jsonl")]
+    [tasks] = [p.relative_to(crm_root).as_posix() for p in crm_root.glob("tasks/*/*.jsonl")]
+    [task_id] = [t["id"] for t in json.loads(sales.ok("task", "list", "--format",
+                                                      "json").stdout)]
+    assert problems(sales) == [
+        f"{log}:1: person 'hank-scorpio' does not exist (restore it, or re-point this entry"
+        " with an amend line)",
+        f"{tasks}:1: task {task_id}: person 'hank-scorpio' does not exist"]
+
+
+def test_an_amend_line_whose_entry_is_nowhere(sales, crm_root):
+    sales.ok("log", "Acme", "--type", "email-sent", "--note", "hello", "--at", "2026-01-05 09:00")
+    [log] = list(crm_root.glob("activities/*/*.jsonl"))
+    with log.open("a", encoding="utf-8") as out:
+        out.write('{"id":"zzzzzzzzzz","kind":"amend","at":"2026-01-06T09:00:00+00:00",'
+                  '"by":"sam@example.com","amends":"nosuchentry","set":{"person":null}}\n')
+    assert problems(sales) == [f"{log.relative_to(crm_root).as_posix()}:2: amends entry "
+                               "nosuchentry, which no log holds"]
 
 
 def test_a_deal_whose_person_works_at_another_company(sales, crm_root):
