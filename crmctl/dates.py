@@ -15,10 +15,39 @@ from crmctl.errors import UserError
 # "+3d", "+2w", "-1m": shorthands dateparser does not read; spelled out for it.
 _SHORTHAND = re.compile(r"^([+-])\s*(\d+)\s*([dwmy])$")
 _UNITS = {"d": "days", "w": "weeks", "m": "months", "y": "years"}
+# "12/01/2026", "01.12.26", "12/01": day first or month first depends on who typed it, and a
+# wrong guess files a call a month away. Refused with both readings, never guessed.
+_NUMERIC_DATE = re.compile(r"^(\d{1,4})[/.](\d{1,2})(?:[/.](\d{1,4}))?[/.]?(?=$|[\sT])")
 EXAMPLES = "e.g. 2026-11-25, 2026-11-25 15:30, yesterday 15:30, friday, +3d, in 2 weeks"
 
 
+def _refuse_numeric(text: str, now: datetime) -> None:
+    match = _NUMERIC_DATE.match(text)
+    if not match:
+        return
+    first, second, year = match.groups()
+    if len(first) == 4:  # 2026/12/01 is year first everywhere
+        readings = [(int(first), int(second), int(year or 0))]
+    else:
+        full = now.year if year is None else int(year) + (2000 if len(year) <= 2 else 0)
+        readings = [(full, int(second), int(first)), (full, int(first), int(second))]
+    valid = []
+    for y, m, d in dict.fromkeys(readings):
+        try:
+            valid.append(date(y, m, d).isoformat())
+        except ValueError:
+            pass
+    rest = text[match.end():]
+    if not valid:
+        raise UserError(f"{text!r} is not a date", EXAMPLES)
+    if len(valid) == 1:
+        raise UserError(f"{text!r}: write dates year first", f"write it as {valid[0]}{rest}")
+    raise UserError(f"{text!r} could be day first or month first",
+                    "write it as " + " or ".join(f"{v}{rest}" for v in valid))
+
+
 def _natural(text: str, now: datetime, prefer: str) -> datetime | None:
+    _refuse_numeric(text.strip(), now)
     import dateparser
 
     match = _SHORTHAND.match(text.strip().lower())

@@ -280,6 +280,12 @@ def test_at_yesterday_afternoon(crm) -> None:
     assert OFFSET.search(at), at
 
 
+def test_a_numeric_at_that_reads_two_ways_is_refused(crm) -> None:
+    result = crm.fails(1, "log", "acme-products", "--type", "phone-call", "--note", "x",
+                       "--at", "05/03/2026 15:30")
+    assert "write it as 2026-03-05 15:30 or 2026-05-03 15:30" in result.stderr
+
+
 def test_without_at_the_activity_happened_now(crm) -> None:
     before = datetime.now().astimezone().replace(microsecond=0)
     crm.ok("log", "acme-products", "--type", "email-sent")

@@ -188,6 +188,21 @@ def test_a_bad_due_is_one_clear_line_and_nothing_is_committed(crm, when, says) -
     assert not (crm.root / "tasks").exists()
 
 
+@pytest.mark.parametrize("when, says", [
+    ("12/01/2027", "'12/01/2027' could be day first or month first "
+                   "(write it as 2027-01-12 or 2027-12-01)"),
+    ("31/12/2027", "'31/12/2027': write dates year first (write it as 2027-12-31)"),
+    ("3.4.", "'3.4.' could be day first or month first"),
+    ("2027/12/01", "write it as 2027-12-01"),
+], ids=["day-or-month", "only-one-reading", "dotted", "year-first-slashes"])
+def test_a_numeric_date_is_never_guessed(crm, when, says) -> None:
+    """12/01 is 12 January in Paris and 1 December in Boston: a wrong guess files the
+    follow-up a month away, so crmctl asks instead of guessing."""
+    result = crm.fails(1, "task", "add", "Follow up", "--due", when)
+    assert says in result.stderr
+    assert not (crm.root / "tasks").exists()
+
+
 def test_today_is_the_same_day_for_add_and_list(crm) -> None:
     """Half past midnight in Paris is still yesterday in UTC: a task due today is due on the
     day the list calls today, not already overdue."""
