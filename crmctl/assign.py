@@ -31,7 +31,10 @@ def assign(crm: Crm, ref: str, user: str, *, actor: Actor, now: datetime) -> Ass
         if record.get("owner") == owner:
             raise UserError(f"{record.kind} {record.name!r} is already {owner}'s")
         updated = write_updated(change, record, {"owner": owner})
-        fired = fire(change, "assigned", updated, actor, owner)
+        # The version it was assigned from makes the occasion: back to an earlier owner
+        # later is a new hand-over, with a new task.
+        fired = fire(change, "assigned", updated, actor, owner,
+                     occasion=str(record.get("updated") or ""))
         person = crm.process.user(owner)
         message = f'Assign {record.kind} "{record.name}" to {person.name if person else owner}'
         related = [f"company/{record.get('company')}"] if record.get("company") else []

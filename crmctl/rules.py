@@ -41,15 +41,19 @@ def _applies(rule: Workflow, trigger: str, record: Record, value: str | None) ->
 
 
 def fire(change: Change, trigger: str, record: Record, actor: Actor,
-         value: str | None = None) -> list[Fired]:
-    """Stage the tasks of every rule this change triggers; returns what they did."""
+         value: str | None = None, occasion: str = "") -> list[Fired]:
+    """Stage the tasks of every rule this change triggers; returns what they did.
+
+    ``occasion`` tells apart two triggers of one kind on one record that must each fire
+    (a record assigned to Sarah, then Jim, then Sarah again); two clones making the same
+    change from the same state give the same occasion, hence the same task."""
     crm = change.crm
     fired = []
     for rule in crm.process.workflows:
         if not _applies(rule, trigger, record, value):
             continue
         key = {"deal_enters": f"enters:{value}", "added": "added",
-               "assigned": f"assigned:{value}"}[trigger]
+               "assigned": f"assigned:{value}"}[trigger] + (f"@{occasion}" if occasion else "")
         task_id = rule_task_id(rule.id, f"{record.kind}/{record.id}", key)
         if crm.index.task_exists(task_id) or task_id in change.made_tasks:
             continue  # this rule already fired for this record and trigger

@@ -222,6 +222,27 @@ def test_assigning_a_deal_fires_the_any_rule_too(crm) -> None:
     assert [t["deal"] for t in tasks(crm)] == ["acme-products-renewal"]
 
 
+def test_a_record_handed_back_to_an_earlier_owner_gives_them_a_new_task(crm) -> None:
+    """Acme goes to Jim, then Sarah, then back to Jim: each hand-over is a new occasion,
+    so Jim gets a second introduction task, not silence."""
+    crm.ok("assign", "acme", "jim")
+    crm.ok("assign", "acme", "sarah", env={"CRMCTL_NOW": "2026-12-01T09:00:00+01:00"})
+    out = crm.ok("assign", "acme", "jim", env={"CRMCTL_NOW": "2026-12-08T09:00:00+01:00"}).stdout
+    [(rule, _, _, who, due)] = fired(out)
+    assert (rule, who, due) == ("new-owner-follow-up", "jim", "2026-12-10")
+    assert sorted(t["assignee"] for t in tasks(crm, "--for", "acme")) == ["jim", "jim", "sarah"]
+
+
+def test_two_clones_making_the_same_hand_over_make_one_task(crm, tmp_path) -> None:
+    other = Cli(tmp_path / "other", crm.runner)
+    shutil.copytree(crm.root, other.root, symlinks=True)
+    [(_, here, _, _, _)] = fired(crm.ok("assign", "acme", "jim").stdout)
+    later = {"CRMCTL_NOW": "2026-11-25T18:00:00+01:00"}
+    [(_, there, _, _, _)] = fired(other.ok("--dir", str(other.root), "--as", "sarah",
+                                           "assign", "acme", "jim", env=later).stdout)
+    assert here == there
+
+
 # --- rule-made ids ----------------------------------------------------------------------------
 
 def test_a_rule_task_has_the_same_id_wherever_and_whenever_the_rule_fires(crm, tmp_path):
