@@ -75,29 +75,15 @@ def log_activity(crm: Crm, ref: str, *, type_id: str, actor: Actor, now: datetim
     same company lately; it warns, never blocks.
     """
     kind = activity_type(crm, type_id)
-    if outcome is not None and outcome not in kind.outcomes:
-        valid = ", ".join(kind.outcomes) or f"none are declared for {kind.id}"
-        raise UserError(f"unknown outcome {outcome!r} for {kind.id} (outcomes: {valid})")
     if note is not None and not note.strip():
         note = None
     if kind.note == "required" and note is None:
         raise UserError(f"a {kind.id} needs a note",
                         "add --note TEXT, or --note - to read it from stdin")
-    follow = parse_follow_up(follow_up, now) if follow_up is not None else None
-    when = at or now
-    if when > now + FUTURE_TOLERANCE:
-        raise UserError(f"--at {stamp(when)} is in the future",
-                        "log what happened; plan what will happen with crmctl task add")
+    follow, when = _checked_options(kind, outcome, follow_up, at, now)
     with Change(crm, actor.identity, now) as change:
-        target = resolve(crm, ref)
-        company, person, deal_record = _parties(crm, target, with_person, deal)
+        company, person, deal_record = _checked_parties(crm, ref, kind, with_person, deal, force)
         rules = crm.process.rules
-        for record in (company, person):
-            if (record is not None and is_outreach(kind) and not force
-                    and record.get("status") == rules.do_not_contact_status):
-                raise Conflict(f"{record.kind} {record.name!r} is marked "
-                               f"{rules.do_not_contact_status}; {kind.id} is outreach",
-                               "incoming contact is fine; add --force if they asked you to call")
         if on_heads_up is not None:
             recent = heads_up(crm, company.id, actor, now)
             if recent:
@@ -135,6 +121,50 @@ def log_activity(crm: Crm, ref: str, *, type_id: str, actor: Actor, now: datetim
             ([f"task/{task['id']}"] if task else [])
         commit = change.commit(message, records)
     return Logged(entry, commit, message, tuple(promoted), task)
+
+
+def preflight(crm: Crm, ref: str, *, type_id: str, now: datetime, at: datetime | None = None,
+              with_person: str | None = None, deal: str | None = None,
+              outcome: str | None = None, force: bool = False,
+              follow_up: str | None = None) -> Record:
+    """Every check ``log_activity`` makes except the note's, without writing or locking.
+
+    Run before asking for a note in an editor, so a note is never typed for a command that
+    is then refused; returns the record to name in the editor's template."""
+    kind = activity_type(crm, type_id)
+    _checked_options(kind, outcome, follow_up, at, now)
+    company, person, deal_record = _checked_parties(crm, ref, kind, with_person, deal, force)
+    return deal_record or person or company
+
+
+def _checked_options(kind: ActivityType, outcome: str | None, follow_up: str | None,
+                     at: datetime | None, now: datetime) -> tuple[tuple[date, str] | None,
+                                                                     datetime]:
+    """(the follow-up's date and text, when it happened), or UserError."""
+    if outcome is not None and outcome not in kind.outcomes:
+        valid = ", ".join(kind.outcomes) or f"none are declared for {kind.id}"
+        raise UserError(f"unknown outcome {outcome!r} for {kind.id} (outcomes: {valid})")
+    follow = parse_follow_up(follow_up, now) if follow_up is not None else None
+    when = at or now
+    if when > now + FUTURE_TOLERANCE:
+        raise UserError(f"--at {stamp(when)} is in the future",
+                        "log what happened; plan what will happen with crmctl task add")
+    return follow, when
+
+
+def _checked_parties(crm: Crm, ref: str, kind: ActivityType, with_person: str | None,
+                     deal: str | None, force: bool) -> tuple[Record, Record | None,
+                                                             Record | None]:
+    """The activity's (company, person, deal), after the do-not-contact rule."""
+    company, person, deal_record = _parties(crm, resolve(crm, ref), with_person, deal)
+    rules = crm.process.rules
+    for record in (company, person):
+        if (record is not None and is_outreach(kind) and not force
+                and record.get("status") == rules.do_not_contact_status):
+            raise Conflict(f"{record.kind} {record.name!r} is marked "
+                           f"{rules.do_not_contact_status}; {kind.id} is outreach",
+                           "incoming contact is fine; add --force if they asked you to call")
+    return company, person, deal_record
 
 
 def _parties(crm: Crm, target: Record, with_person: str | None,

@@ -199,6 +199,25 @@ def test_on_a_terminal_an_empty_note_from_the_editor_logs_nothing(crm, tmp_path)
     assert git(crm.root, "status", "--porcelain") == ""
 
 
+@pytest.mark.parametrize("args, says", [
+    (("nobody at all", "--type", "phone-call"), "no record named 'nobody at all'"),
+    (("acme-products", "--type", "meeting", "--at", "next year"), "is in the future"),
+    (("acme-products", "--type", "meeting", "--follow-up", "soon"), "is not WHEN: TEXT"),
+], ids=["unknown-record", "future", "bad-follow-up"])
+def test_a_command_that_will_be_refused_never_asks_for_a_note(crm, tmp_path, args,
+                                                              says) -> None:
+    """The note is typed after the checks: nobody writes a paragraph for a refused log."""
+    opened = tmp_path / "editor-was-opened"
+    editor = tmp_path / "editor.sh"
+    editor.write_text(f"#!/bin/sh\ntouch '{opened}'\necho typed >> \"$1\"\n")
+    editor.chmod(0o755)
+    head = git(crm.root, "rev-parse", "HEAD")
+    code, shown, stderr = on_a_terminal("log", *args, cwd=crm.root, editor=editor)
+    assert code != 0 and says in stderr, (shown, stderr)
+    assert not opened.exists()
+    assert git(crm.root, "rev-parse", "HEAD") == head
+
+
 def test_note_from_stdin_keeps_every_line(crm) -> None:
     note = "Spoke to Jane.\n\n  - budget: approved\n  - start: March\nCall back Friday."
     crm.ok("log", "Jane Doe", "--type", "phone-call", "--note", "-", input=note + "\n")

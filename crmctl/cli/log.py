@@ -34,11 +34,12 @@ def log(
 ) -> None:
     """Log a contact or an attempt: one commit, on the timeline of the company and its people."""
     from crmctl.dates import parse_moment
-    from crmctl.log_activity import activity_type, log_activity
+    from crmctl.log_activity import activity_type, log_activity, preflight
 
     crm = open_crm(ctx)
     moment = now()
     kind = activity_type(crm, type_)
+    when = parse_moment(at, moment) if at is not None else None
     if note == "-":
         try:
             note = sys.stdin.buffer.read().decode("utf-8") if hasattr(sys.stdin, "buffer") \
@@ -48,10 +49,12 @@ def log(
 
             raise UserError("the note on stdin is not UTF-8 text", "convert it, e.g. with iconv") from None
     elif note is None and kind.note == "required" and sys.stdin.isatty() and sys.stdout.isatty():
-        note = _note_from_editor(kind.id, record)
+        target = preflight(crm, record, type_id=kind.id, now=moment, at=when, with_person=with_,
+                           deal=deal, outcome=outcome, force=force, follow_up=follow_up)
+        note = _note_from_editor(kind.id, target.name)
     logged = log_activity(
         crm, record, type_id=kind.id, actor=acting(ctx, crm), now=moment, note=note,
-        at=parse_moment(at, moment) if at is not None else None, with_person=with_, deal=deal,
+        at=when, with_person=with_, deal=deal,
         outcome=outcome, force=force, follow_up=follow_up, on_heads_up=_warn)
     typer.echo(logged.message.split(": ", 1)[0] if ": " in logged.message else logged.message)
     if logged.follow_up:
