@@ -104,7 +104,7 @@ def log_activity(crm: Crm, ref: str, *, type_id: str, actor: Actor, now: datetim
             task = stage_add(change, text=follow[1], actor=actor,
                              assignee=actor.user_id or actor.identity.email, due=follow[0],
                              about=deal_record or person or company, activity=entry["id"])
-        promoted = []
+        promoted, moves = [], []
         if kind.contact == "real" and rules.first_contact_promotes:
             before, after = rules.first_contact_promotes
             for record in (company, person):
@@ -112,6 +112,15 @@ def log_activity(crm: Crm, ref: str, *, type_id: str, actor: Actor, now: datetim
                     # No `updated` bump: two clones promoting the same lead then make the same
                     # one-line change, which git merges without a conflict.
                     promoted.append(write_updated(change, record, {"status": after}, bump=False))
+                    # A move line too, so the funnel and velocity reports see the step.
+                    moves.append({
+                        "id": activities.new_id(), "kind": "move", "at": stamp(when),
+                        "field": "status", "from": before, "to": after,
+                        "reason": f"first {kind.id}", "company": company.id,
+                        "person": record.id if record.kind == "person" else None,
+                        "by": actor.user_id or actor.identity.email,
+                        "by_name": actor.identity.name})
+        activities.append(change, moves)
         who = f" ({person.name})" if person else ""
         summary = activities.first_line(note, 60)
         message = f'Log {kind.id}{"/" + outcome if outcome else ""} with "{company.name}"{who}' \

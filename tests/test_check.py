@@ -213,7 +213,7 @@ def test_a_person_whose_company_does_not_exist(sales, crm_root):
 
 
 def test_activities_and_tasks_about_a_deleted_record_are_reported(sales, crm_root):
-    sales.ok("log", "Hank Scorpio", "--type", "email-sent", "--note", "hello",
+    sales.ok("log", "Hank Scorpio", "--type", "note", "--note", "hello",
              "--at", "2026-01-05 09:00")
     sales.ok("task", "add", "Call Hank", "--for", "Hank Scorpio", "--due", "2026-01-09")
     git(crm_root, "rm", "-q", "people/ha/hank-scorpio.yaml")
@@ -229,7 +229,7 @@ def test_activities_and_tasks_about_a_deleted_record_are_reported(sales, crm_roo
 
 
 def test_an_amend_line_whose_entry_is_nowhere(sales, crm_root):
-    sales.ok("log", "Acme", "--type", "email-sent", "--note", "hello", "--at", "2026-01-05 09:00")
+    sales.ok("log", "Acme", "--type", "note", "--note", "hello", "--at", "2026-01-05 09:00")
     [log] = list(crm_root.glob("activities/*/*.jsonl"))
     with log.open("a", encoding="utf-8") as out:
         out.write('{"id":"zzzzzzzzzz","kind":"amend","at":"2026-01-06T09:00:00+00:00",'

@@ -21,11 +21,12 @@ WHEN = r"\d{4}-\d\d-\d\d \d\d:\d\d"
 
 
 def a_team_at_work(cli: Cli) -> None:
-    """Sarah adds Acme (a prospect) and Jane; Jim adds the Renewal deal, Globex and Hank."""
+    """Sarah adds Acme (a prospect) and Jane (a contact); Jim adds the Renewal deal, Globex and Hank."""
     add_users(cli.root, ("sarah", "Sarah Closer", "sarah@example.com"),
               ("jim", "Jim Seller", "jim@example.com"))
     cli.ok("--as", "sarah", "add", "company", "Acme Products, Inc.", "--status", "prospect")
-    cli.ok("--as", "sarah", "add", "person", "Jane Doe", "--company", "Acme Products")
+    cli.ok("--as", "sarah", "add", "person", "Jane Doe", "--company", "Acme Products",
+           "--status", "contact")
     cli.ok("--as", "jim", "add", "deal", "Renewal", "--company", "Acme Products")
     cli.ok("--as", "jim", "add", "company", "Globex", "--status", "prospect")
     cli.ok("--as", "jim", "add", "person", "Hank Scorpio", "--company", "Globex")
@@ -151,7 +152,7 @@ def test_history_reads_like_an_activity_feed(crm) -> None:
 
 def test_a_commit_made_by_hand_shows_its_author_files_and_subject(crm) -> None:
     jane = crm.root / "people" / "ja" / "jane-doe.yaml"
-    jane.write_text(jane.read_text().replace("status: lead\n", "status: lead\ntitle: CTO\n"))
+    jane.write_text(jane.read_text().replace("status: contact\n", "status: contact\ntitle: CTO\n"))
     hand_commit(crm.root, "Jane is the CTO now", author="Pat Admin <pat@example.com>")
     [line] = feed(crm, "--limit", "1")
     assert re.fullmatch(f"{WHEN} Pat Admin edited people/ja/jane-doe.yaml by hand: "
@@ -260,8 +261,8 @@ def test_blame_after_a_move_names_the_mover(crm) -> None:
 
 
 def test_blame_after_a_log_promotion_names_the_logger(crm) -> None:
-    crm.ok("--as", "jim", "log", "Jane Doe", "--type", "phone-call", "--note", "Intro")
-    status = blamed(crm, "Jane Doe", "status")["status"]
+    crm.ok("--as", "jim", "log", "Hank Scorpio", "--type", "phone-call", "--note", "Intro")
+    status = blamed(crm, "Hank Scorpio", "status")["status"]
     assert (status["value"], status["by"]) == ("contact", "Jim Seller")
     assert status["change"].startswith("Log phone-call")
 

@@ -41,6 +41,11 @@ def timeline(cli, ref: str) -> list[dict]:
     return json.loads(cli.ok("show", ref, "--format", "json").stdout)["timeline"]
 
 
+def logged(cli, ref: str) -> list[dict]:
+    """The timeline's activities, without the moves (a first contact promotes a lead)."""
+    return [e for e in timeline(cli, ref) if e["kind"] == "activity"]
+
+
 def status_of(cli, ref: str) -> str:
     return json.loads(cli.ok("show", ref, "--format", "json").stdout)["record"]["status"]
 
@@ -75,15 +80,15 @@ def test_log_against_a_company(crm) -> None:
     assert entry["type"] == "phone-call" and entry["company"] == "acme-products"
     assert "person" not in entry and "deal" not in entry
     assert entry["note"] == "Asked about pricing"
-    assert [e["id"] for e in timeline(crm, "acme-products")] == [entry["id"]]
+    assert [e["id"] for e in logged(crm, "acme-products")] == [entry["id"]]
 
 
 def test_a_persons_activity_is_on_its_companys_timeline(crm) -> None:
     crm.ok("log", "Jane Doe", "--type", "email-sent", "--note", "Sent the brochure")
     [entry] = activities(crm.root)
     assert entry["company"] == "acme-products" and entry["person"] == "jane-doe"
-    assert [e["id"] for e in timeline(crm, "jane-doe")] == [entry["id"]]
-    assert [e["id"] for e in timeline(crm, "acme-products")] == [entry["id"]]
+    assert [e["id"] for e in logged(crm, "jane-doe")] == [entry["id"]]
+    assert [e["id"] for e in logged(crm, "acme-products")] == [entry["id"]]
     assert timeline(crm, "globex") == []
 
 
@@ -93,7 +98,7 @@ def test_a_deals_activity_is_on_its_companys_timeline(crm) -> None:
     assert entry["deal"] == "acme-products-renewal" and entry["company"] == "acme-products"
     assert entry["person"] == "jane-doe"  # the deal's contact
     for ref in ("acme-products-renewal", "acme-products", "jane-doe"):
-        assert [e["id"] for e in timeline(crm, ref)] == [entry["id"]], ref
+        assert [e["id"] for e in logged(crm, ref)] == [entry["id"]], ref
 
 
 def test_with_and_deal_name_the_person_and_deal_of_a_company_log(crm) -> None:
@@ -222,10 +227,10 @@ def test_note_from_stdin_keeps_every_line(crm) -> None:
     note = "Spoke to Jane.\n\n  - budget: approved\n  - start: March\nCall back Friday."
     crm.ok("log", "Jane Doe", "--type", "phone-call", "--note", "-", input=note + "\n")
     [line] = [l for p in (crm.root / "activities").glob("*/*.jsonl")
-              for l in p.read_text().splitlines()]
+              for l in p.read_text().splitlines() if '"kind":"activity"' in l]
     assert "\n" not in line  # one entry, one line: the newlines are escaped
     assert json.loads(line)["note"] == note
-    assert timeline(crm, "acme-products")[0]["note"] == note
+    assert logged(crm, "acme-products")[0]["note"] == note
     assert git(crm.root, "log", "-1", "--format=%s") == \
         'Log phone-call with "Acme Products, Inc." (Jane Doe): Spoke to Jane.'
 
@@ -458,6 +463,20 @@ def test_first_real_contact_promotes_lead_company_and_person_in_the_same_commit(
     assert any(p.startswith("activities/") for p in changed)
     assert "status is now contact" in result.stderr
     assert git(crm.root, "status", "--porcelain") == ""
+
+
+def test_a_promotion_is_on_the_timeline_as_a_move(crm) -> None:
+    """The funnel and velocity reports read status steps from the log, so a promotion is
+    written there like any move: when the contact happened, by whom, from and to."""
+    crm.ok("--as", "sarah", "log", "Jane Doe", "--type", "meeting", "--note", "Coffee",
+           "--at", "2026-01-05 09:00")
+    moves = [e for e in timeline(crm, "acme-products") if e["kind"] == "move"]
+    assert sorted((m["field"], m["from"], m["to"], m.get("person") or "", m["by"],
+                   m["at"][:16]) for m in moves) == [
+        ("status", "lead", "contact", "", "sarah", "2026-01-05T09:00"),
+        ("status", "lead", "contact", "jane-doe", "sarah", "2026-01-05T09:00")]
+    assert {m["reason"] for m in moves} == {"first meeting"}
+    crm.ok("check")
 
 
 def test_an_attempt_does_not_promote(crm) -> None:
