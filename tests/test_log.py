@@ -358,7 +358,7 @@ def test_heads_up_covers_the_companys_people(crm) -> None:
     crm.ok("--as", "sarah", "log", "Jane Doe", "--type", "meeting", "--note", "Demo done")
     jim = crm.ok("--as", "jim", "log", "acme-products", "--type", "email-sent")
     assert "heads-up: Sarah Closer" in jim.stderr and "meeting" in jim.stderr
-    assert "Demo done" in jim.stderr
+    assert "Demo done" in jim.stderr and "with Jane Doe at" in jim.stderr  # a name, not an id
     crm.ok("--as", "sarah", "log", "acme-products", "--type", "email-sent")
     # ... and logging against one of its people warns about the company's contacts too
     jim_again = crm.ok("--as", "jim", "log", "Jane Doe", "--type", "email-sent")

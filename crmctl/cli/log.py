@@ -55,7 +55,8 @@ def log(
     logged = log_activity(
         crm, record, type_id=kind.id, actor=acting(ctx, crm), now=moment, note=note,
         at=when, with_person=with_, deal=deal,
-        outcome=outcome, force=force, follow_up=follow_up, on_heads_up=_warn)
+        outcome=outcome, force=force, follow_up=follow_up,
+        on_heads_up=lambda recent: _warn(crm, recent))
     typer.echo(logged.message.split(": ", 1)[0] if ": " in logged.message else logged.message)
     if logged.follow_up:
         task = logged.follow_up
@@ -91,13 +92,14 @@ def _note_from_editor(type_id: str, target: str) -> Optional[str]:
     return "\n".join(kept).strip() or None
 
 
-def _warn(recent: list[dict[str, Any]]) -> None:
+def _warn(crm: Any, recent: list[dict[str, Any]]) -> None:
     from crmctl.activities import first_line
 
     for entry in recent[:5]:
         who = entry.get("by_name") or entry.get("by")
         what = entry.get("type", "") + (f"/{entry['outcome']}" if entry.get("outcome") else "")
-        with_ = f" with {entry['person']}" if entry.get("person") else ""
+        person = crm.index.get("person", entry["person"]) if entry.get("person") else None
+        with_ = f" with {person.name if person else entry['person']}" if entry.get("person") else ""
         note = first_line(entry.get("note"))
         say(f"heads-up: {who} logged {what}{with_} at {str(entry.get('at'))[:16].replace('T', ' ')}"
             + (f": {note}" if note else ""))

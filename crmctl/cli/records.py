@@ -259,22 +259,32 @@ def show(
     if not shown.timeline:
         typer.echo("  nothing logged yet")
         return
-    write_rows([timeline_row(e) for e in shown.timeline], ["at", "by", "what", "with", "note"],
+    known = {r.id: r.name for r in (rec, shown.company, *shown.people, *shown.deals) if r}
+
+    def name_of(kind: str, record_id: str) -> str:
+        if record_id not in known:
+            found = crm.index.get(kind, record_id)
+            known[record_id] = found.name if found else record_id
+        return known[record_id]
+
+    write_rows([timeline_row(e, name_of) for e in shown.timeline],
+               ["at", "by", "what", "with", "note"],
                "table", headers=["WHEN", "WHO", "WHAT", "WITH", "NOTE"])
     if len(shown.timeline) < shown.timeline_total:
         typer.echo(f"  ... {shown.timeline_total - len(shown.timeline)} older "
                    "(--limit 0 shows all)")
 
 
-def timeline_row(entry) -> dict:  # type: ignore[no-untyped-def]
-    """One log entry as a row: an activity, or a move of stage or status."""
+def timeline_row(entry, name_of) -> dict:  # type: ignore[no-untyped-def]
+    """One log entry as a row: an activity, or a move of stage or status; ``name_of(kind,
+    id)`` gives the names of the people and deals it was with."""
     from crmctl.activities import first_line
 
     if entry.get("kind") == "move":
         what = f"{entry.get('field')}: {entry.get('from')} -> {entry.get('to')}"
     else:
         what = str(entry.get("type", "")) + (f"/{entry['outcome']}" if entry.get("outcome") else "")
-    parties = [entry.get(k) for k in ("person", "deal") if entry.get(k)]
+    parties = [name_of(k, entry[k]) for k in ("person", "deal") if entry.get(k)]
     return {"at": str(entry.get("at", ""))[:16].replace("T", " "),
             "by": entry.get("by_name") or entry.get("by"), "what": what,
             "with": ", ".join(parties),
