@@ -33,6 +33,12 @@ class UserError(CrmError):
     """Bad input: an unknown status, a malformed date, an empty name."""
 
 
+class UsageError(CrmError):
+    """Options that cannot go together: the command line itself is wrong."""
+
+    exit_code = EXIT_USAGE
+
+
 class NotFound(CrmError):
     exit_code = EXIT_NOT_FOUND
 

@@ -49,6 +49,16 @@ def test_csv_for_programs(team) -> None:
         ("sarah", "Chase the invoice", "yes"), ("sarah", "send the quote", "no")]
 
 
+def test_tasks_due_the_same_day_come_most_urgent_first(team) -> None:
+    for text, priority in (("Low one", "low"), ("Urgent one", "urgent"), ("High one", "high")):
+        team.ok("--as", "sarah", "task", "add", text, "--due", "today", "--priority", priority,
+                env=NOW)
+    rows = list(csv.DictReader(io.StringIO(team.ok("report", "tasks", "--format", "csv",
+                                                   env=NOW).stdout)))
+    assert [r["text"] for r in rows] == ["Chase the invoice", "Urgent one", "High one",
+                                         "send the quote", "Low one"]
+
+
 def test_an_empty_day_says_so(team) -> None:
     later = {"CRMCTL_NOW": "2026-11-25T09:00:00+01:00"}
     assert team.ok("report", "tasks", "--assignee", "jim", env=later).stdout == \

@@ -344,7 +344,7 @@ def test_assignee_shows_someone_elses_tasks_and_all_shows_everyones(week) -> Non
                                      ("--all", "--assignee", "jim")])
 def test_mine_assignee_and_all_exclude_each_other(week, options) -> None:
     assert "choose one of --mine, --assignee USER and --all" in \
-        week.fails(1, "task", "list", *options).stderr
+        week.fails(2, "task", "list", *options).stderr  # a usage error, as the README says
 
 
 def test_an_unknown_assignee_lists_the_known_users(week) -> None:

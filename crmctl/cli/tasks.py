@@ -64,12 +64,12 @@ def list_(
     quiet: QuietOption = False,
 ) -> None:
     """Open tasks, yours by default, by due date: the start-of-day screen."""
-    from crmctl.errors import UserError
+    from crmctl.errors import UsageError, UserError
     from crmctl.render import color_enabled, style, write_ids, write_rows
     from crmctl.tasks import SHOWN_ID, list_tasks
 
     if sum([mine, assignee is not None, all_]) > 1:
-        raise UserError("choose one of --mine, --assignee USER and --all")
+        raise UsageError("choose one of --mine, --assignee USER and --all")
     crm = open_crm(ctx)
     actor = acting(ctx, crm)
     moment = now()

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from crmctl.store import Crm
+from crmctl.tasks import PRIORITIES
 
 COLUMNS = ["assignee", "id", "due", "overdue", "priority", "text", "about", "from_note"]
 
@@ -41,5 +42,6 @@ def tasks_report(crm: Crm, today: date, *, assignee: str | None = None,
                                                  user.email if user else None))
         day.tasks.append(task)
     for day in groups.values():
-        day.tasks.sort(key=lambda t: (t["due"], t.get("priority") != "urgent", t["text"]))
+        day.tasks.sort(key=lambda t: (t["due"], -PRIORITIES.index(t.get("priority", "normal")),
+                                      t["text"]))
     return sorted(groups.values(), key=lambda d: d.name.lower())
