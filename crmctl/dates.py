@@ -102,6 +102,11 @@ def parse_date(text: str, now: datetime, prefer: str = "future") -> date:
     return moment.date()
 
 
+def start_of_day(day: date, now: datetime) -> datetime:
+    """Midnight at the start of ``day`` in ``now``'s zone."""
+    return _localize(datetime(day.year, day.month, day.day), now)
+
+
 def stamp(moment: datetime) -> str:
     """The stored form of a moment: ISO 8601 to the second, with its UTC offset."""
     if moment.tzinfo is None:

@@ -46,14 +46,14 @@ class Change:
         return f"{when} {self.author} {PAST.get(verb, verb.lower())} {rest}".rstrip()
 
 
-def history(crm: Crm, record: Record | None = None, *, since: date | None = None,
+def history(crm: Crm, record: Record | None = None, *, since: datetime | None = None,
             by: str | None = None, limit: int | None = None) -> list[Change]:
     """Newest first: all changes, or those that touched ``record``'s file or name it."""
     fmt = _RECORD_SEP + _FIELD_SEP.join(
         ["%H", "%an", "%ae", "%aI", "%s", f"%(trailers:key={RECORD_TRAILER},valueonly,separator=%x1d)"])
     args = ["log", f"--format={fmt}", "--name-only", "--no-renames"]
     if since:
-        args.append(f"--since={since.isoformat()} 00:00")
+        args.append(f"--since={since.isoformat()}")
     changes: dict[str, Change] = {}
     if record is None:
         changes.update(_parse(crm.git.run(*args, "--").decode("utf-8", "replace")))

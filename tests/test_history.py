@@ -46,8 +46,8 @@ def shown(cli: Cli, ref: str) -> dict:
     return json.loads(cli.ok("show", ref, "--format", "json").stdout)
 
 
-def feed(cli: Cli, *args: str) -> list[str]:
-    return cli.ok("history", *args).stdout.splitlines()
+def feed(cli: Cli, *args: str, env: dict | None = None) -> list[str]:
+    return cli.ok("history", *args, env=env).stdout.splitlines()
 
 
 def blamed(cli: Cli, *args: str) -> dict[str, dict]:
@@ -214,6 +214,21 @@ def test_history_since_a_date(cli) -> None:
     assert any(l.startswith("2020-06-01 ") and l.endswith("by hand: We bill in euros")
                for l in feed(cli, "--since", "2020-01-01"))
     assert feed(cli, "--since", "2099-01-01") == ["No changes match."]
+
+
+def test_since_today_means_today_where_the_user_is(cli) -> None:
+    """Half past midnight in Paris is still yesterday in UTC: `--since today` for a Paris
+    user includes that change whatever zone the machine (or cron) runs in."""
+    crm_yaml = cli.root / "crm.yaml"
+    crm_yaml.write_text(crm_yaml.read_text().replace("currency: USD", "currency: EUR"))
+    hand_commit(cli.root, "We bill in euros", date="2026-11-25T00:30:00+01:00")
+    paris_morning = {"CRMCTL_NOW": "2026-11-25T09:00:00+01:00", "TZ": "UTC"}
+    lines = feed(cli, "--since", "today", env=paris_morning)
+    assert any(l.endswith("by hand: We bill in euros") for l in lines), lines
+    tokyo = {"CRMCTL_NOW": "2026-11-25T18:00:00+09:00", "TZ": "UTC"}  # 00:30 Paris = 08:30 Tokyo
+    assert feed(cli, "--since", "today", env=tokyo) == lines
+    new_york = {"CRMCTL_NOW": "2026-11-25T09:00:00-05:00", "TZ": "UTC"}  # 18:30 on the 24th there
+    assert not any("euros" in l for l in feed(cli, "--since", "today", env=new_york))
 
 
 def test_history_as_json(crm) -> None:

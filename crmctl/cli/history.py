@@ -26,7 +26,7 @@ def history(
     fmt: FormatOption = Format.table,
 ) -> None:
     """The CRM's git history as an activity feed; hand edits show up by author and files."""
-    from crmctl.dates import parse_date
+    from crmctl.dates import parse_date, start_of_day
     from crmctl.history import history as read_history
     from crmctl.render import write_rows
     from crmctl.resolve import resolve
@@ -37,8 +37,9 @@ def history(
         raise UserError(f"--limit {limit} is negative", "give a count, or 0 for all")
     crm = open_crm(ctx)
     target = resolve(crm, record) if record else None
-    changes = read_history(crm, target, since=parse_date(since, now(), prefer="past")
-                           if since else None, by=by, limit=limit or None)
+    moment = now()
+    start = start_of_day(parse_date(since, moment, prefer="past"), moment) if since else None
+    changes = read_history(crm, target, since=start, by=by, limit=limit or None)
     if fmt == Format.table:
         for change in changes:
             typer.echo(change.feed_line())
