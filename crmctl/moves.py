@@ -16,7 +16,7 @@ from crmctl.dates import parse_date, stamp
 from crmctl.errors import UserError
 from crmctl.identity import Actor
 from crmctl.model import Record
-from crmctl.records import parse_amount, require_deal_details, write_updated
+from crmctl.records import parse_amount, parse_probability, require_deal_details, write_updated
 from crmctl.resolve import resolve
 from crmctl.rules import fire
 from crmctl.store import Crm
@@ -82,7 +82,8 @@ def _deal_changes(crm: Crm, deal: Record, stage_id: str, now: datetime, amount: 
     changes: dict[str, Any] = {
         "stage": stage_id, "stage_since": stamp(now),
         # The stage's probability, unless one is given: probabilities belong to stages.
-        "probability": probability if probability is not None else stage.probability,
+        "probability": (parse_probability(probability) if probability is not None
+                        else stage.probability),
     }
     if amount is not None:
         changes["amount"] = parse_amount(amount)

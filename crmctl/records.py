@@ -193,6 +193,26 @@ def parse_amount(text: str) -> Decimal:
     return value
 
 
+def parse_probability(text: str) -> float | int:
+    """A win probability in percent: 40, 12.5, 40%. A bare 0.4 is refused: it is almost
+    always a fraction meant as 40%, and weighting a deal at 0.4% would hide it."""
+    cleaned = text.strip()
+    percent = cleaned.endswith("%")
+    try:
+        value = float(cleaned.rstrip("%").strip())
+    except ValueError:
+        raise UserError(f"probability {text!r} is not a number",
+                        "give a percentage from 0 to 100, e.g. --probability 40") from None
+    if not 0 <= value <= 100 or value != value:
+        raise UserError(f"probability {text!r} is not between 0 and 100",
+                        "give a percentage, e.g. --probability 40")
+    if 0 < value < 1 and not percent:
+        raise UserError(f"probability {text!r} looks like a fraction, but it is in percent",
+                        f"write {value * 100:g} for {value * 100:g}%, or {cleaned}% if you "
+                        "mean under one percent")
+    return int(value) if value.is_integer() else value
+
+
 def _owner(crm: Crm, owner: str | None) -> str | None:
     if owner is None or not crm.process.users:
         return owner
@@ -263,7 +283,8 @@ def add_deal(crm: Crm, name: str, *, company: str, actor: Actor, now: datetime,
     fields.update(
         name=name, amount=parse_amount(amount) if amount is not None else None,
         currency=(currency or process.currency).upper(), stage=stage_id,
-        probability=probability if probability is not None else chosen.probability,
+        probability=(parse_probability(probability) if probability is not None
+                     else chosen.probability),
         close=parse_date(close, now).isoformat() if close else None,
         owner=_owner(crm, owner), source=source, tags=_tags(tags), stage_since=stamp(now))
     _precheck(crm, "deal", {**fields, "company": "x"}, now)

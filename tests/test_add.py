@@ -104,7 +104,12 @@ def test_bad_input_is_one_line_exit_1_and_nothing_written(cli) -> None:
             "'2027-02-30' is not a date",
         ("add", "deal", "D", "--company", "initech", "--amount", "-5"): "amount '-5' is negative",
         ("add", "deal", "D", "--company", "initech", "--amount", "lots"): "is not a number",
-        ("add", "deal", "D", "--company", "initech", "--probability", "150"): "above the maximum",
+        ("add", "deal", "D", "--company", "initech", "--probability", "150"):
+            "probability '150' is not between 0 and 100",
+        ("add", "deal", "D", "--company", "initech", "--probability", "0.5"):
+            "probability '0.5' looks like a fraction, but it is in percent (write 50 for 50%",
+        ("add", "deal", "D", "--company", "initech", "--probability", "likely"):
+            "probability 'likely' is not a number",
         ("add", "company", ""): "the company name is empty",
         ("add", "company", "   "): "the company name is empty",
         ("add", "company", "!!!"): "has no letter or digit",

@@ -89,6 +89,15 @@ def test_a_probability_given_on_the_move_wins_over_the_stages(crm) -> None:
     assert record(crm, "Renewal")["probability"] == 10
 
 
+def test_a_probability_is_a_percentage_and_may_say_so(crm) -> None:
+    crm.ok("move", "Renewal", "meeting-arranged", "--probability", "12.5%")
+    assert record(crm, "Renewal")["probability"] == 12.5
+    crm.ok("move", "Renewal", "contact-made", "--probability", "0.5%")  # said so: half a percent
+    assert record(crm, "Renewal")["probability"] == 0.5
+    result = crm.fails(1, "move", "Renewal", "meeting-arranged", "--probability", "0.4")
+    assert "write 40 for 40%, or 0.4% if you mean under one percent" in result.stderr
+
+
 def test_an_unknown_stage_lists_the_valid_ones(crm) -> None:
     stderr = refused(crm, 1, "move", "Renewal", "negotiating")
     assert "unknown stage 'negotiating'" in stderr
