@@ -7,7 +7,7 @@ made by hand and is shown by its author and the files it changed.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from typing import Sequence
 
 from crmctl.change import RECORD_TRAILER

@@ -454,6 +454,18 @@ class Index:
             entries.append(entry)
         return entries
 
+    def entries(self) -> list[dict[str, Any]]:
+        """Every activity and move, amendments folded in, oldest first (for reports)."""
+        self.refresh()
+        seen, entries = set(), []
+        for (data,) in self.db.execute(
+                "SELECT data FROM activities ORDER BY utc, path, line"):
+            entry = json.loads(data, parse_float=Decimal)
+            if entry.get("id") not in seen:
+                seen.add(entry.get("id"))
+                entries.append(entry)
+        return entries
+
     def tasks(self, status: str | None = "open") -> list[dict[str, Any]]:
         """Task states, each with ``about`` (the name of what it is for) and ``from_note``
         (the first line of the note of the activity it came from)."""

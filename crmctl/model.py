@@ -96,6 +96,7 @@ class Rules:
     do_not_contact_status: str | None = None
     first_contact_promotes: tuple[str, str] | None = None
     heads_up_days: int = 0
+    inactive_statuses: tuple[str, ...] = ()  # companies no longer worked
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,19 @@ class Route:
 
 
 @dataclass(frozen=True)
+class Goal:
+    """A target of crm.yaml's goals: ``target`` of ``measure`` per week, month or quarter, for
+    one owner or (``owner`` None) for each user."""
+
+    id: str
+    measure: str          # won_revenue | won_deals | deals_added | activities | contacts | attempts
+    per: str              # week | month | quarter
+    target: Any
+    type: str | None = None    # activities: only this activity type
+    owner: str | None = None
+
+
+@dataclass(frozen=True)
 class Process:
     """crm.yaml: the team's statuses, pipeline, activity types, users and own fields."""
 
@@ -139,6 +153,7 @@ class Process:
     rules: Rules = field(default_factory=Rules)
     workflows: tuple[Workflow, ...] = ()
     routing: tuple[Route, ...] = ()
+    goals: tuple[Goal, ...] = ()
 
     def activity_type(self, type_id: str) -> ActivityType | None:
         return next((t for t in self.activity_types if t.id == type_id), None)

@@ -51,6 +51,8 @@ def move(crm: Crm, ref: str, target: str, *, actor: Actor, now: datetime,
         entry = {
             "id": activities.new_id(), "kind": "move", "at": stamp(now), "field": field,
             "from": before, "to": target, "reason": reason, "company": company,
+            # The odds the owner gave before this move: what calibration checks them against.
+            "probability_from": record.get("probability") if field == "stage" else None,
             "person": record.id if record.kind == "person" else None,
             "deal": record.id if record.kind == "deal" else None,
             "by": actor.user_id or actor.identity.email, "by_name": actor.identity.name,

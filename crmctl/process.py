@@ -7,7 +7,7 @@ from pathlib import Path
 
 from crmctl import yamlio
 from crmctl.errors import DataError
-from crmctl.model import ActivityType, Process, Route, Rules, Stage, User, Workflow
+from crmctl.model import ActivityType, Goal, Process, Route, Rules, Stage, User, Workflow
 from crmctl.schemas import Validator, coerce, load_schema, schema_dir
 
 PROCESS_FILE = "crm.yaml"
@@ -67,12 +67,14 @@ def process_problems(text: str) -> list[tuple[int, str]]:
             problems.append((line, f"rules: deal_details_required_from "
                                    f"{rules['deal_details_required_from']!r} is not a stage"))
         named = [rules.get("do_not_contact_status")] + list(
-            (rules.get("first_contact_promotes") or {}).values())
+            (rules.get("first_contact_promotes") or {}).values()) + list(
+            rules.get("inactive_statuses") or ())
         for status in named:
             if status is not None and status not in statuses:
                 problems.append((line, f"rules: {status!r} is not one of the statuses"))
         problems += _workflow_problems(document, raw.line_of("workflows"),
                                        raw.line_of("routing"))
+        problems += _goal_problems(document, raw.line_of("goals"))
     return problems
 
 
@@ -115,6 +117,22 @@ def _workflow_problems(document: dict, line: int, routing_line: int) -> list[tup
     return problems
 
 
+def _goal_problems(document: dict, line: int) -> list[tuple[int, str]]:
+    users = [u["id"] for u in document.get("users") or []]
+    types = [t["id"] for t in document["activity_types"]]
+    problems = []
+    for goal in document.get("goals") or []:
+        if goal.get("owner") is not None and goal["owner"] not in users:
+            problems.append((line, f"goal {goal['id']!r}: owner {goal['owner']!r} is not a "
+                                   f"declared user (users: {', '.join(users) or 'none'})"))
+        if goal.get("type") is not None and goal["type"] not in types:
+            problems.append((line, f"goal {goal['id']!r}: {goal['type']!r} is not an activity "
+                                   f"type (types: {', '.join(types)})"))
+        if goal.get("type") is not None and goal["measure"] != "activities":
+            problems.append((line, f"goal {goal['id']!r}: type is only for measure: activities"))
+    return problems
+
+
 def _build(doc: dict) -> Process:
     return Process(
         statuses=tuple(doc["statuses"]),
@@ -131,6 +149,8 @@ def _build(doc: dict) -> Process:
         rules=_rules(doc.get("rules") or {}),
         workflows=tuple(_workflow(w) for w in doc.get("workflows") or []),
         routing=tuple(Route(dict(r["when"]), r["owner"]) for r in doc.get("routing") or []),
+        goals=tuple(Goal(g["id"], g["measure"], g["per"], g["target"], g.get("type"),
+                         g.get("owner")) for g in doc.get("goals") or []),
     )
 
 
@@ -148,4 +168,5 @@ def _rules(doc: dict) -> Rules:
         do_not_contact_status=doc.get("do_not_contact_status"),
         first_contact_promotes=(promotes["from"], promotes["to"]) if promotes else None,
         heads_up_days=int(doc.get("heads_up_days", 0)),
+        inactive_statuses=tuple(doc.get("inactive_statuses") or ()),
     )

@@ -286,7 +286,9 @@ def add_deal(crm: Crm, name: str, *, company: str, actor: Actor, now: datetime,
         probability=(parse_probability(probability) if probability is not None
                      else chosen.probability),
         close=parse_date(close, now).isoformat() if close else None,
-        owner=_owner(crm, owner), source=source, tags=_tags(tags), stage_since=stamp(now))
+        owner=_owner(crm, owner), source=source, tags=_tags(tags), stage_since=stamp(now),
+        # A deal entered already won or lost (an old sale, typed in) closed when it was added.
+        closed_at=stamp(now) if chosen.closed else None)
     _precheck(crm, "deal", {**fields, "company": "x"}, now)
     require_deal_details(crm, stage_id, fields)
     with Change(crm, actor.identity, now) as change:

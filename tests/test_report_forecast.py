@@ -30,7 +30,7 @@ def deals(cli):
 
 
 def test_months_owners_and_totals_computed_by_hand(deals) -> None:
-    rows = json.loads(deals.ok("report", "forecast", "--format", "json", env=NOW).stdout)
+    rows = json.loads(deals.ok("report", "forecast", "--format", "json", env=NOW).stdout)["months"]
     got = [(r["month"], r["owner"], r["deals"], r["amount"], r["weighted"], r["past_close"])
            for r in rows]
     assert got == [
@@ -42,15 +42,16 @@ def test_months_owners_and_totals_computed_by_hand(deals) -> None:
 
 def test_text_flags_deals_past_their_close_date(deals) -> None:
     out = deals.ok("report", "forecast", env=NOW).stdout
-    assert out.startswith("Forecast in USD (2026-11-25): 6,500 open, 1,850 weighted\n")
-    assert "1 past close" in out
-    late = out.split("Past their expected close date (1):")[1]
+    assert out.startswith("Forecast (2026-11-25)\n\nForecast in USD: 6,500 open, 1,850 weighted\n")
+    october = next(line for line in out.splitlines() if line.startswith("2026-10  jim"))
+    assert october.split()[-1] == "1"  # past close
+    late = out.split("Past their expected close date (1)")[1]
     assert "2026-10-31  C" in late and "initech-c" in late
 
 
 def test_owner_narrows_it_and_an_empty_forecast_says_so(deals, cli) -> None:
     rows = json.loads(deals.ok("report", "forecast", "--owner", "sarah", "--format", "json",
-                               env=NOW).stdout)
+                               env=NOW).stdout)["months"]
     assert {r["owner"] for r in rows} == {"sarah", "total"}
     assert sum(r["amount"] for r in rows if r["owner"] == "total") == 1500
     deals.ok("move", "A", "lost", "--reason", "budget")

@@ -29,7 +29,8 @@ def team(cli):
 
 def test_each_assignee_gets_overdue_and_today(team) -> None:
     out = team.ok("report", "tasks", env=NOW).stdout
-    assert out.splitlines()[0] == "Sarah Closer: 2 tasks due today, 1 overdue (2026-11-25)"
+    assert out.splitlines()[:3] == ["Tasks (2026-11-25)", "",
+                                     "Sarah Closer: 2 tasks due today, 1 overdue (2026-11-25)"]
     assert "OVERDUE 2026-11-20  high    Chase the invoice" in out
     assert "send the quote" in out and "Wants a quote" in out  # the note it came from
     assert "Plan Q1" not in out and "Jim Seller" not in out  # due later
@@ -38,7 +39,7 @@ def test_each_assignee_gets_overdue_and_today(team) -> None:
 
 def test_days_widens_the_window_and_assignee_narrows_it(team) -> None:
     out = team.ok("report", "tasks", "--days", "1", "--assignee", "jim", env=NOW).stdout
-    assert out.splitlines()[0] == "Jim Seller: 1 task due by 2026-11-26 (2026-11-25)"
+    assert out.splitlines()[2] == "Jim Seller: 1 task due by 2026-11-26 (2026-11-25)"
     assert "Call Jim's lead" in out and "Sarah" not in out
 
 
@@ -66,5 +67,5 @@ def test_an_empty_day_says_so(team) -> None:
 
 
 def test_an_unknown_report_or_user_is_one_line(team) -> None:
-    assert "unknown report 'nope' (reports: pipeline, forecast, tasks)" in team.fails(1, "report", "nope").stderr
+    assert "unknown report 'nope' (reports: pipeline, forecast, activity, tasks, stale," in team.fails(1, "report", "nope").stderr
     assert "unknown user 'bob'" in team.fails(1, "report", "tasks", "--assignee", "bob").stderr

@@ -1,14 +1,26 @@
-"""crmctl report NAME: what managers and cron mail read."""
+"""crmctl report NAME: what managers read and cron mails."""
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import Annotated, Optional
 
 import typer
 
-from crmctl.cli.common import Format, FormatOption, now, open_crm
+from crmctl.cli.common import now, open_crm, acting
+from crmctl.reports import DEFAULT_DAYS, REPORTS
 
-REPORTS = ("pipeline", "forecast", "tasks")
+
+class ReportFormat(str, Enum):
+    text = "text"
+    md = "md"
+    csv = "csv"
+    json = "json"
+    html = "html"
+    email = "email"
+
+
+NAME_HELP = "Which report: " + "; ".join(f"{name} ({what})" for name, what in REPORTS.items()) + "."
 
 
 def register(app: typer.Typer) -> None:
@@ -17,130 +29,55 @@ def register(app: typer.Typer) -> None:
 
 def report(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(metavar="NAME", help="Which report: pipeline (open deals per stage), forecast (open deals by expected close month), tasks (each assignee's due and overdue tasks).")],
-    owner: Annotated[Optional[str], typer.Option(help="pipeline, forecast: only deals this user owns.")] = None,
+    name: Annotated[str, typer.Argument(metavar="NAME", help=NAME_HELP)],
+    since: Annotated[Optional[str], typer.Option(help=f"First day of the period (default: {DEFAULT_DAYS} days ago).")] = None,
+    until: Annotated[Optional[str], typer.Option(help="Last day of the period (default: today).")] = None,
+    as_of: Annotated[Optional[str], typer.Option("--as-of", help="pipeline, forecast, funnel: the CRM as it stood at the end of this day, from git history.")] = None,
+    owner: Annotated[Optional[str], typer.Option(help="Only records this user owns.")] = None,
     assignee: Annotated[Optional[str], typer.Option(help="tasks: only this user's.")] = None,
     days: Annotated[int, typer.Option(help="tasks: also those due in the next N days.")] = 0,
-    fmt: FormatOption = Format.table,
+    idle_days: Annotated[int, typer.Option("--idle-days", help="stale: a company with no activity for this many days.")] = DEFAULT_DAYS,
+    fmt: Annotated[ReportFormat, typer.Option("--format", "-f", help="text (aligned tables), md, csv (the main table), json, html (one self-contained page), or email (a message for sendmail -t; needs --to).")] = ReportFormat.text,
+    to: Annotated[Optional[str], typer.Option(help="email: the recipient(s).")] = None,
+    subject: Annotated[Optional[str], typer.Option(help="email: the subject (default: the report's title and date).")] = None,
+    sender: Annotated[Optional[str], typer.Option("--from", help="email: the sender (default: you, as git knows you).")] = None,
+    fail_if_empty: Annotated[bool, typer.Option("--fail-if-empty", help="Exit 1, printing nothing, when there is nothing to report (so cron mails only what matters).")] = False,
 ) -> None:
-    """Reports for managers and for cron to mail; one clear line when there is nothing."""
-    from crmctl.errors import UserError
+    """Reports for managers and for cron to mail; each says so plainly when it has nothing."""
+    from crmctl.dates import parse_date
+    from crmctl.errors import UsageError, UserError
+    from crmctl.reports import Options, build
+    from crmctl.reports.formats import render, to_email
 
-    if name not in REPORTS:
-        raise UserError(f"unknown report {name!r} (reports: {', '.join(REPORTS)})")
+    if days < 0 or idle_days < 1:
+        raise UserError("--days must be 0 or more and --idle-days 1 or more")
+    if fmt == ReportFormat.email and not to:
+        raise UsageError("--format email needs --to ADDRESS", "e.g. --to manager@example.com")
+    if fmt != ReportFormat.email and (to or subject or sender):
+        raise UsageError("--to, --subject and --from are for --format email")
     crm = open_crm(ctx)
-    if name == "pipeline":
-        _pipeline(crm, owner, fmt)
-    elif name == "forecast":
-        _forecast(crm, owner, fmt)
+    moment = now()
+
+    def day(text: Optional[str], option: str):  # type: ignore[no-untyped-def]
+        if text is None:
+            return None
+        try:
+            return parse_date(text, moment, prefer="past")
+        except UserError as exc:
+            raise UserError(f"{option}: {exc.message}", exc.hint) from None
+
+    options = Options(today=moment.date(), now=moment, since=day(since, "--since"),
+                      until=day(until, "--until"), as_of=day(as_of, "--as-of"), owner=owner,
+                      assignee=assignee, days=days, idle_days=idle_days)
+    built = build(crm, name, options)
+    for path, error in built.broken:
+        where = "" if error.startswith(path) else f"{path}: "
+        typer.echo(f"crmctl: warning: {where}{error} (left out of the report)", err=True)
+    if fail_if_empty and built.empty is not None:
+        raise typer.Exit(1)
+    if fmt == ReportFormat.email:
+        actor = acting(ctx, crm).identity
+        typer.echo(to_email(built, to=to or "", subject=subject, now=moment,
+                            sender=sender or f"{actor.name} <{actor.email}>"), nl=False)
     else:
-        _tasks(crm, assignee, days, fmt)
-
-
-def _forecast(crm, owner: Optional[str], fmt: Format) -> None:  # type: ignore[no-untyped-def]
-    from decimal import Decimal
-
-    from crmctl.render import money, write_rows
-    from crmctl.reports.forecast import COLUMNS, forecast_report
-
-    today = now().date()
-    rows, late = forecast_report(crm, today, owner)
-    if fmt != Format.table:
-        write_rows([r.as_dict() for r in rows], COLUMNS, fmt.value)
-        return
-    whose = f" owned by {owner}" if owner else ""
-    if not rows:
-        typer.echo(f"No open deals{whose} to forecast.")
-        return
-    for number, currency in enumerate(dict.fromkeys(r.currency for r in rows)):
-        if number:
-            typer.echo("")
-        mine = [r for r in rows if r.currency == currency]
-        totals = [r for r in mine if r.owner == "total"]
-        typer.echo(f"Forecast{whose} in {currency} ({today.isoformat()}): "
-                   f"{money(sum((r.amount for r in totals), Decimal(0)))} open, "
-                   f"{money(sum((r.weighted for r in totals), Decimal(0)))} weighted")
-        owners_in = {}
-        for r in mine:
-            owners_in[r.month] = owners_in.get(r.month, 0) + (r.owner != "total")
-        table, shown_month = [], None
-        for r in mine:
-            if r.owner == "total" and owners_in[r.month] < 2:
-                continue  # a month with one owner: its total says nothing new
-            table.append({"month": "" if r.month == shown_month else r.month,
-                          "owner": r.owner, "deals": r.deals, "amount": r.amount,
-                          "weighted": r.weighted.quantize(Decimal("0.01")),
-                          "past": f"{r.past_close} past close" if r.past_close else ""})
-            shown_month = r.month
-        write_rows(table, ["month", "owner", "deals", "amount", "weighted", "past"], "table",
-                   headers=["CLOSE", "OWNER", "DEALS", "AMOUNT", "WEIGHTED", ""],
-                   numeric=["deals", "amount", "weighted"])
-    if late:
-        typer.echo("")
-        typer.echo(f"Past their expected close date ({len(late)}):")
-        write_rows([{"close": d.close, "name": d.name, "owner": d.owner,
-                     "amount": d.amount, "currency": d.currency, "id": d.id} for d in late],
-                   ["close", "name", "owner", "amount", "currency", "id"], "table",
-                   headers=["CLOSE", "DEAL", "OWNER", "AMOUNT", "CUR", "ID"], numeric=["amount"])
-
-
-def _pipeline(crm, owner: Optional[str], fmt: Format) -> None:  # type: ignore[no-untyped-def]
-    from decimal import Decimal
-
-    from crmctl.render import money, write_rows
-    from crmctl.reports.pipeline import COLUMNS, bar, pipeline_report
-
-    rows = pipeline_report(crm, owner)
-    if fmt != Format.table:
-        write_rows([r.as_dict() for r in rows], COLUMNS, fmt.value)
-        return
-    whose = f" owned by {owner}" if owner else ""
-    if not any(r.deals for r in rows):
-        typer.echo(f"No open deals{whose}.")
-        return
-    for number, currency in enumerate(dict.fromkeys(r.currency for r in rows)):
-        mine = [r for r in rows if r.currency == currency]
-        largest = max(r.amount for r in mine)
-        total = sum((r.amount for r in mine), Decimal(0))
-        weighted = sum((r.weighted for r in mine), Decimal(0))
-        if number:
-            typer.echo("")
-        typer.echo(f"Open pipeline{whose} in {currency}: {sum(r.deals for r in mine)} deals, "
-                   f"{money(total)} ({money(weighted)} weighted)")
-        table = [{"stage": r.stage, "deals": r.deals, "amount": r.amount,
-                  "weighted": r.weighted.quantize(Decimal("0.01")),
-                  "bar": bar(r.amount, largest)} for r in mine]
-        table.append({"stage": "total", "deals": sum(r.deals for r in mine), "amount": total,
-                      "weighted": weighted.quantize(Decimal("0.01")), "bar": ""})
-        write_rows(table, ["stage", "deals", "amount", "weighted", "bar"], "table",
-                   headers=["STAGE", "DEALS", "AMOUNT", "WEIGHTED", ""],
-                   numeric=["deals", "amount", "weighted"])
-
-
-def _tasks(crm, assignee: Optional[str], days: int, fmt: Format) -> None:  # type: ignore[no-untyped-def]
-    from crmctl.activities import first_line
-    from crmctl.render import write_rows
-    from crmctl.reports.tasks import COLUMNS, tasks_report
-
-    today = now().date()
-    groups = tasks_report(crm, today, assignee=assignee, days=days)
-    if fmt != Format.table:
-        write_rows([{**t, "assignee": g.assignee} for g in groups for t in g.tasks],
-                   COLUMNS, fmt.value)
-        return
-    until = today.fromordinal(today.toordinal() + days)
-    horizon = "today" if days == 0 else f"by {until.isoformat()}"
-    if not groups:
-        typer.echo(f"No tasks due {horizon} and none overdue ({today.isoformat()}).")
-        return
-    for number, group in enumerate(groups):
-        if number:
-            typer.echo("")
-        late = f", {group.overdue} overdue" if group.overdue else ""
-        count = f"{len(group.tasks)} task{'s' * (len(group.tasks) != 1)}"
-        typer.echo(f"{group.name}: {count} due {horizon}{late} ({today.isoformat()})")
-        rows = [{"id": t["id"][:6], "due": ("OVERDUE " if t["overdue"] else "") + t["due"],
-                 "priority": t["priority"], "text": t["text"], "about": t.get("about") or "",
-                 "from_note": first_line(t.get("from_note"), 48)} for t in group.tasks]
-        write_rows(rows, ["id", "due", "priority", "text", "about", "from_note"], "table",
-                   headers=["ID", "DUE", "PRI", "TASK", "FOR", "FROM NOTE"])
+        typer.echo(render(built, fmt.value), nl=False)

@@ -64,7 +64,7 @@ def list_(
     quiet: QuietOption = False,
 ) -> None:
     """Open tasks, yours by default, by due date: the start-of-day screen."""
-    from crmctl.errors import UsageError, UserError
+    from crmctl.errors import UsageError
     from crmctl.render import color_enabled, style, write_ids, write_rows
     from crmctl.tasks import SHOWN_ID, list_tasks
 

@@ -2,71 +2,77 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from crmctl.render import money
+from crmctl.reports import Options
+from crmctl.reports.document import COUNT, MONEY, QUIET, Column, Report, Table
+from crmctl.reports.pipeline import CENT, amount_of, weighted_of
+from crmctl.reports.snapshot import Snapshot
 from crmctl.store import Crm
 
-COLUMNS = ["currency", "month", "owner", "deals", "amount", "weighted", "past_close"]
 NO_DATE = "no date"
+COLUMNS = [Column("month", "CLOSE"), Column("owner", "OWNER"), Column("deals", "DEALS", COUNT),
+           Column("amount", "AMOUNT", MONEY), Column("weighted", "WEIGHTED", MONEY),
+           Column("past_close", "PAST CLOSE", COUNT)]
+LATE_COLUMNS = [Column("close", "CLOSE"), Column("name", "DEAL"), Column("owner", "OWNER"),
+                Column("amount", "AMOUNT", MONEY), Column("currency", "CUR"), Column("id", "ID")]
 
 
-@dataclass(frozen=True)
-class ForecastRow:
-    currency: str
-    month: str        # YYYY-MM of the expected close, or "no date"
-    owner: str        # a user, "(nobody)", or "total" for the month's total
-    deals: int
-    amount: Decimal
-    weighted: Decimal
-    past_close: int   # deals whose expected close date has already passed
-
-    def as_dict(self) -> dict:
-        return {c: getattr(self, c) for c in COLUMNS}
-
-
-@dataclass(frozen=True)
-class LateDeal:
-    id: str
-    name: str
-    owner: str
-    close: str
-    amount: Decimal
-    currency: str
-
-
-def forecast_report(crm: Crm, today: date,
-                    owner: str | None = None) -> tuple[list[ForecastRow], list[LateDeal]]:
-    """Rows per currency, month and owner (and a total per month), months in order; plus
-    the open deals whose expected close date has passed, oldest first."""
-    if owner is not None and crm.process.users:
-        crm.user_or_error(owner)
+def build(crm: Crm, snapshot: Snapshot, options: Options) -> Report:
+    """Rows per currency, month and owner, and a total per month, months in order; then the
+    open deals whose expected close date has passed."""
+    today = options.as_of or options.today
+    whose = f" owned by {options.owner}" if options.owner else ""
+    report = Report("forecast", f"Forecast{whose}", options.today, as_of=options.as_of)
     closed = {s.id for s in crm.process.stages if s.closed}
     cells: dict[tuple[str, str, str], list] = {}
-    late: list[LateDeal] = []
-    for deal in crm.index.select("deal", owner=owner):
-        if deal.get("stage") in closed:
+    late = []
+    for deal in snapshot.records("deal"):
+        if deal.get("stage") in closed or (options.owner and deal.get("owner") != options.owner):
             continue
         currency = deal.get("currency") or crm.process.currency
         close = deal.get("close")
         month = str(close)[:7] if close else NO_DATE
         who = deal.get("owner") or "(nobody)"
-        amount = Decimal(str(deal.get("amount") or 0))
-        weighted = amount * Decimal(str(deal.get("probability") or 0)) / 100
         passed = bool(close) and date.fromisoformat(str(close)) < today
         for key in ((currency, month, who), (currency, month, "total")):
             cell = cells.setdefault(key, [0, Decimal(0), Decimal(0), 0])
             cell[0] += 1
-            cell[1] += amount
-            cell[2] += weighted
+            cell[1] += amount_of(deal)
+            cell[2] += weighted_of(deal)
             cell[3] += passed
         if passed:
-            late.append(LateDeal(deal.id, deal.name, who, str(close), amount, currency))
-
-    def order(key: tuple[str, str, str]) -> tuple:
-        currency, month, who = key
-        return (currency, month == NO_DATE, month, who == "total", who)
-
-    rows = [ForecastRow(*key, *cells[key]) for key in sorted(cells, key=order)]
-    return rows, sorted(late, key=lambda d: (d.close, d.name))
+            late.append({"close": str(close), "name": deal.name, "owner": who,
+                         "amount": amount_of(deal), "currency": currency, "id": deal.id})
+    if not cells:
+        report.empty = f"No open deals{whose} to forecast."
+        return report
+    owners: dict[tuple[str, str], int] = {}
+    for currency, month, who in cells:
+        owners[(currency, month)] = owners.get((currency, month), 0) + (who != "total")
+    for currency in sorted({c for c, _, _ in cells}):
+        keys = sorted((k for k in cells if k[0] == currency),
+                      key=lambda k: (k[1] == NO_DATE, k[1], k[2] == "total", k[2]))
+        rows = []
+        for key in keys:
+            deals, amount, weighted, past = cells[key]
+            one_owner = key[2] == "total" and owners[key[:2]] < 2
+            rows.append({"currency": currency, "month": key[1], "owner": key[2],
+                         "deals": deals, "amount": amount,
+                         "weighted": weighted.quantize(CENT).normalize() if weighted
+                         else Decimal(0), "past_close": past,
+                         QUIET: one_owner})  # a month with one owner: its total repeats it
+        mine = [cells[k] for k in keys if k[2] == "total"]
+        amount = sum((c[1] for c in mine), Decimal(0))
+        weighted = sum((c[2] for c in mine), Decimal(0)).quantize(CENT).normalize()
+        report.facts[currency] = {"deals": sum(c[0] for c in mine), "amount": amount,
+                                  "weighted": weighted}
+        report.tables.append(Table("months", f"Forecast{whose} in {currency}: "
+                                   f"{money(amount)} open, {money(weighted)} weighted",
+                                   COLUMNS, rows))
+    late.sort(key=lambda d: (d["close"], d["name"]))
+    report.tables.append(Table("past_close", f"Past their expected close date ({len(late)})",
+                               LATE_COLUMNS, late, empty="none: every open deal is on time"))
+    return report

@@ -2,52 +2,61 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import Decimal
 
+from crmctl.render import money
+from crmctl.reports import Options
+from crmctl.reports.document import COUNT, MONEY, Column, Report, Table
+from crmctl.reports.snapshot import Snapshot
 from crmctl.store import Crm
 
-COLUMNS = ["stage", "currency", "deals", "amount", "weighted"]
+COLUMNS = [Column("stage", "STAGE"), Column("deals", "DEALS", COUNT),
+           Column("amount", "AMOUNT", MONEY), Column("weighted", "WEIGHTED", MONEY)]
+CENT = Decimal("0.01")
 
 
-@dataclass(frozen=True)
-class StageRow:
-    stage: str
-    currency: str
-    deals: int
-    amount: Decimal
-    weighted: Decimal  # sum of amount x probability / 100
-
-    def as_dict(self) -> dict:
-        return {"stage": self.stage, "currency": self.currency, "deals": self.deals,
-                "amount": self.amount, "weighted": self.weighted}
+def amount_of(deal) -> Decimal:  # type: ignore[no-untyped-def]
+    return Decimal(str(deal.get("amount") or 0))
 
 
-def pipeline_report(crm: Crm, owner: str | None = None) -> list[StageRow]:
+def weighted_of(deal) -> Decimal:  # type: ignore[no-untyped-def]
+    return amount_of(deal) * Decimal(str(deal.get("probability") or 0)) / 100
+
+
+def build(crm: Crm, snapshot: Snapshot, options: Options) -> Report:
     """One row per open stage and currency (amounts in different currencies never add up),
     stages in pipeline order; a stage with no deals still has its row, with zeros."""
-    if owner is not None and crm.process.users:
-        crm.user_or_error(owner)
+    whose = f" owned by {options.owner}" if options.owner else ""
+    report = Report("pipeline", f"Pipeline{whose}", options.today, as_of=options.as_of)
     open_stages = [s.id for s in crm.process.stages if not s.closed]
-    totals: dict[tuple[str, str], list] = {}
-    for deal in crm.index.select("deal", owner=owner):
-        stage = deal.get("stage")
-        if stage not in open_stages:
+    cells: dict[tuple[str, str], list] = {}
+    for deal in snapshot.records("deal"):
+        if deal.get("stage") not in open_stages:
+            continue
+        if options.owner and deal.get("owner") != options.owner:
             continue
         currency = deal.get("currency") or crm.process.currency
-        amount = Decimal(str(deal.get("amount") or 0))
-        probability = Decimal(str(deal.get("probability") or 0))
-        row = totals.setdefault((stage, currency), [0, Decimal(0), Decimal(0)])
-        row[0] += 1
-        row[1] += amount
-        row[2] += amount * probability / 100
-    currencies = sorted({c for _, c in totals}) or [crm.process.currency]
-    return [StageRow(stage, currency, *totals.get((stage, currency), (0, Decimal(0), Decimal(0))))
-            for currency in currencies for stage in open_stages]
-
-
-def bar(value: Decimal, largest: Decimal, width: int = 24) -> str:
-    """A text bar: the stage's share of the largest stage, in block characters."""
-    if largest <= 0 or value <= 0:
-        return ""
-    return "█" * max(1, round(float(value / largest) * width))
+        cell = cells.setdefault((deal.get("stage"), currency), [0, Decimal(0), Decimal(0)])
+        cell[0] += 1
+        cell[1] += amount_of(deal)
+        cell[2] += weighted_of(deal)
+    if not cells:
+        report.empty = f"No open deals{whose}."
+        return report
+    for currency in sorted({c for _, c in cells}):
+        rows = [{"stage": stage, "currency": currency,
+                 **dict(zip(("deals", "amount", "weighted"),
+                            cells.get((stage, currency), (0, Decimal(0), Decimal(0)))))}
+                for stage in open_stages]
+        for row in rows:
+            row["weighted"] = row["weighted"].quantize(CENT).normalize() \
+                if row["weighted"] else Decimal(0)
+        total = {"stage": "total", "deals": sum(r["deals"] for r in rows),
+                 "amount": sum((r["amount"] for r in rows), Decimal(0)),
+                 "weighted": sum((r["weighted"] for r in rows), Decimal(0))}
+        report.facts[currency] = {k: v for k, v in total.items() if k != "stage"}
+        report.tables.append(Table(
+            "stages", f"Open pipeline{whose} in {currency}: {total['deals']} deals, "
+            f"{money(total['amount'])} ({money(total['weighted'])} weighted)",
+            COLUMNS, rows, total=total, bar="amount"))
+    return report

@@ -2,46 +2,54 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
 
+from crmctl.activities import first_line
+from crmctl.reports import Options
+from crmctl.reports.document import Column, Report, Table
+from crmctl.reports.snapshot import Snapshot
 from crmctl.store import Crm
 from crmctl.tasks import PRIORITIES
 
-COLUMNS = ["assignee", "id", "due", "overdue", "priority", "text", "about", "from_note"]
+COLUMNS = [Column("id", "ID"), Column("due_shown", "DUE"), Column("priority", "PRI"),
+           Column("text", "TASK"), Column("about", "FOR"), Column("from_note", "FROM NOTE")]
 
 
-@dataclass(frozen=True)
-class AssigneeDay:
-    assignee: str
-    name: str
-    email: str | None
-    tasks: list[dict[str, Any]] = field(default_factory=list)
-
-    @property
-    def overdue(self) -> int:
-        return sum(1 for t in self.tasks if t["overdue"])
-
-
-def tasks_report(crm: Crm, today: date, *, assignee: str | None = None,
-                 days: int = 0) -> list[AssigneeDay]:
-    """Open tasks due by ``today + days`` (overdue ones first), grouped by assignee."""
-    wanted = crm.user_or_error(assignee) if assignee else None
-    until = today + timedelta(days=days)
-    groups: dict[str, AssigneeDay] = {}
-    for task in crm.index.tasks(status="open"):
+def build(crm: Crm, snapshot: Snapshot, options: Options) -> Report:
+    """Open tasks due by ``today + days``, overdue ones first, one table per assignee."""
+    today = options.today
+    until = today + timedelta(days=options.days)
+    horizon = "today" if options.days == 0 else f"by {until.isoformat()}"
+    report = Report("tasks", "Tasks", today)
+    groups: dict[str, list[dict]] = {}
+    for task in snapshot.tasks():
         who = task.get("assignee") or "(nobody)"
-        if wanted and who != wanted:
+        if task.get("status") != "open" or (options.assignee and who != options.assignee):
             continue
         if not task.get("due") or date.fromisoformat(task["due"]) > until:
             continue
-        task["overdue"] = date.fromisoformat(task["due"]) < today
+        overdue = date.fromisoformat(task["due"]) < today
+        groups.setdefault(who, []).append({
+            "assignee": who, "id": task["id"][:6], "task_id": task["id"], "due": task["due"],
+            "due_shown": ("OVERDUE " if overdue else "") + task["due"], "overdue": overdue,
+            "priority": task.get("priority", "normal"), "text": task.get("text"),
+            "about": task.get("about") or "",
+            "from_note": first_line(task.get("from_note"), 48) or None})
+    if not groups:
+        report.empty = f"No tasks due {horizon} and none overdue ({today.isoformat()})."
+        return report
+
+    def name_of(who: str) -> str:
         user = crm.process.user(who)
-        day = groups.setdefault(who, AssigneeDay(who, user.name if user else who,
-                                                 user.email if user else None))
-        day.tasks.append(task)
-    for day in groups.values():
-        day.tasks.sort(key=lambda t: (t["due"], -PRIORITIES.index(t.get("priority", "normal")),
-                                      t["text"]))
-    return sorted(groups.values(), key=lambda d: d.name.lower())
+        return user.name if user else who
+
+    for who in sorted(groups, key=lambda w: name_of(w).lower()):
+        rows = sorted(groups[who], key=lambda t: (
+            t["due"], -PRIORITIES.index(t["priority"]), t["text"]))
+        late = sum(1 for t in rows if t["overdue"])
+        count = f"{len(rows)} task{'s' * (len(rows) != 1)}"
+        report.facts[who] = {"due": len(rows), "overdue": late}
+        report.tables.append(Table(
+            "tasks", f"{name_of(who)}: {count} due {horizon}"
+            + (f", {late} overdue" if late else "") + f" ({today.isoformat()})", COLUMNS, rows))
+    return report

@@ -1,0 +1,105 @@
+"""What reports read: the CRM as it is now (from the index), or as it stood on a past day.
+
+The past comes from git: the last commit made by the end of that day, its record files and
+logs read through one ``git cat-file --batch``. No web CRM can show last quarter's pipeline
+from its audit log; a CRM kept in git can, exactly.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Any
+
+from crmctl.activities import LOG_FOLDER, is_log_path, parse_log
+from crmctl.dates import _localize
+from crmctl.errors import DataError, UserError
+from crmctl.model import Record
+from crmctl.store import RECORD_FOLDERS, Crm, kind_of_path
+from crmctl.tasks import TASK_FOLDER, fold as fold_tasks, is_task_path
+
+
+class Snapshot:
+    """Records, log entries (amendments folded in, oldest first) and task states."""
+
+    def __init__(self, crm: Crm):
+        self.crm = crm
+        self.broken: list[tuple[str, str]] = crm.index.broken()
+
+    def records(self, kind: str) -> list[Record]:
+        return self.crm.index.select(kind)
+
+    def entries(self) -> list[dict[str, Any]]:
+        return self.crm.index.entries()
+
+    def tasks(self) -> list[dict[str, Any]]:
+        return self.crm.index.tasks(status=None)
+
+
+class PastSnapshot(Snapshot):
+    """The CRM as the last commit made by the end of ``day`` left it."""
+
+    def __init__(self, crm: Crm, day: date, now: datetime):
+        self.crm = crm
+        end = _localize(datetime.combine(day + timedelta(days=1), time()), now)
+        commit = crm.git.text("rev-list", "-1", f"--before={end.isoformat()}", "HEAD").strip()
+        if not commit:
+            first = crm.git.text("log", "--reverse", "--format=%ad", "--date=short").split()
+            raise UserError(f"the CRM has no history on {day.isoformat()}",
+                            f"its first change is from {first[0]}" if first else None)
+        self.commit = commit
+        listing = crm.git.text("ls-tree", "-r", "--name-only", commit, "--",
+                               *RECORD_FOLDERS, LOG_FOLDER, TASK_FOLDER).split("\n")
+        paths = [p for p in listing if p]
+        texts = dict(zip(paths, crm.git.read_blobs(f"{commit}:{p}" for p in paths)))
+        self.broken = []
+        self._records: dict[str, list[Record]] = {}
+        entries, amendments, events = [], [], []
+        for path, data in texts.items():
+            kind = kind_of_path(path)
+            if kind is not None:
+                try:
+                    self._records.setdefault(kind, []).append(crm.parse(path, data))
+                except DataError as exc:
+                    self.broken.append((path, exc.message))
+            elif is_log_path(path) or is_task_path(path):
+                for _, entry in parse_log(data.decode("utf-8", "replace"), path):
+                    if isinstance(entry, DataError):
+                        continue
+                    if is_task_path(path):
+                        events.append(entry)
+                    elif entry.get("kind") == "amend":
+                        amendments.append(entry)
+                    else:
+                        entries.append(entry)
+        self._entries = _folded(entries, amendments)
+        events.sort(key=lambda e: str(e.get("at")))
+        self._tasks = list(fold_tasks(events).values())
+
+    def records(self, kind: str) -> list[Record]:
+        return sorted(self._records.get(kind, []), key=lambda r: r.name.lower())
+
+    def entries(self) -> list[dict[str, Any]]:
+        return self._entries
+
+    def tasks(self) -> list[dict[str, Any]]:
+        return self._tasks
+
+
+def _folded(entries: list[dict[str, Any]], amendments: list[dict[str, Any]]) -> list[dict]:
+    by_id: dict[str, dict[str, Any]] = {}
+    for entry in entries:
+        by_id.setdefault(str(entry.get("id")), entry)  # a union merge may repeat a line
+    for amend in sorted(amendments, key=lambda a: (str(a.get("at")), str(a.get("id")))):
+        target = by_id.get(str(amend.get("amends")))
+        if target is not None:
+            target.update(amend.get("set") or {})
+    return sorted(by_id.values(), key=lambda e: utc_of(e))
+
+
+def utc_of(entry: dict[str, Any]) -> str:
+    """An entry's moment in UTC as sortable text; entries in any zone compare right."""
+    try:
+        moment = datetime.fromisoformat(str(entry.get("at")))
+    except ValueError:
+        return ""
+    return moment.astimezone(timezone.utc).isoformat()
