@@ -13,9 +13,11 @@ import base64
 import json
 import secrets
 from datetime import datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Iterator, Mapping
 
 from crmctl.errors import DataError
+from crmctl.model import json_number
 
 if TYPE_CHECKING:
     from crmctl.change import Change
@@ -42,7 +44,13 @@ def is_log_path(path: str) -> bool:
 def encode(entry: Mapping[str, Any]) -> str:
     """One line: JSON escapes newlines in notes, and None fields are left out."""
     return json.dumps({k: v for k, v in entry.items() if v is not None},
-                      ensure_ascii=False, separators=(",", ":"))
+                      ensure_ascii=False, separators=(",", ":"), default=_number)
+
+
+def _number(value: Any) -> Any:
+    if isinstance(value, Decimal):  # amounts and probabilities read from records
+        return json_number(value)
+    raise TypeError(f"{type(value).__name__} is not JSON")
 
 
 def parse_log(text: str, path: str) -> Iterator[tuple[int, dict[str, Any] | DataError]]:
