@@ -180,6 +180,30 @@ def test_mail_options_go_together(crm, args, says) -> None:
     assert says in crm.fails(2, "report", "pipeline", *args).stderr
 
 
+@pytest.mark.parametrize("args, says", [
+    (("--to", "boss@example.com\nBcc: everyone@example.com"), "is not a list of mail addresses"),
+    (("--to", "the boss"), "--to 'the boss' is not a list of mail addresses"),
+    (("--to", "boss@example.com", "--from", "a@example.com, b@example.com"),
+     "is not a mail address"),
+    (("--to", "boss@example.com", "--subject", "Hi\nBcc: everyone@example.com"),
+     "--subject must be one line of text"),
+], ids=["header-injection-in-to", "not-an-address", "two-senders", "header-injection-in-subject"])
+def test_typed_addresses_cannot_add_headers(crm, args, says) -> None:
+    result = crm.fails(1, "report", "pipeline", "--format", "email", *args)
+    assert says in result.stderr and result.stdout == ""
+
+
+def test_a_mail_without_a_known_sender_asks_for_from(crm) -> None:
+    git(crm.root, "config", "user.email", "")
+    git(crm.root, "config", "user.name", "")
+    result = crm("report", "pipeline", "--format", "email", "--to", "boss@example.com",
+                 env={**NOW, "GIT_CONFIG_GLOBAL": "/dev/null", "GIT_CONFIG_NOSYSTEM": "1",
+                      "GIT_AUTHOR_NAME": "", "GIT_AUTHOR_EMAIL": "", "EMAIL": ""})
+    if result.exit_code == 0:  # git found an identity somewhere else on this machine
+        pytest.skip("git knows an identity outside the repo here")
+    assert "the mail needs a sender (pass --from ADDRESS" in result.stderr
+
+
 # --- nothing to show ------------------------------------------------------------------------
 
 @pytest.mark.parametrize("name", REPORTS)

@@ -69,3 +69,39 @@ def test_an_empty_day_says_so(team) -> None:
 def test_an_unknown_report_or_user_is_one_line(team) -> None:
     assert "unknown report 'nope' (reports: pipeline, forecast, activity, tasks, stale," in team.fails(1, "report", "nope").stderr
     assert "unknown user 'bob'" in team.fails(1, "report", "tasks", "--assignee", "bob").stderr
+
+
+def test_the_cron_script_mails_each_salesperson_with_something_due(team, tmp_path) -> None:
+    """examples/cron/daily-tasks.sh through a stand-in sendmail that keeps what it is given:
+    Sarah has tasks today and gets one mail; Jim has none today and gets none."""
+    import email
+    import os
+    import stat
+    import subprocess
+    import sys
+    from email import policy
+    from pathlib import Path
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    outbox = tmp_path / "outbox"
+    sendmail = bin_dir / "sendmail"
+    sendmail.write_text(f"#!/bin/sh\n[ \"$1\" = -t ] || exit 64\ncat >> '{outbox}'\n"
+                        f"echo '=== end ===' >> '{outbox}'\n")
+    crmctl = bin_dir / "crmctl"  # the crmctl under test, whatever venv runs the tests
+    crmctl.write_text(f"#!/bin/sh\nexec '{sys.executable}' -m crmctl \"$@\"\n")
+    for tool in (sendmail, crmctl):
+        tool.chmod(tool.stat().st_mode | stat.S_IEXEC)
+    script = Path(__file__).parent.parent / "examples" / "cron" / "daily-tasks.sh"
+    result = subprocess.run(
+        ["sh", str(script), str(team.root), "sarah:sarah@example.com", "jim:jim@example.com"],
+        capture_output=True, text=True,
+        env={**os.environ, **NOW, "PATH": f"{bin_dir}:{os.environ['PATH']}"})
+    assert (result.returncode, result.stderr) == (0, "")
+    [mail] = [m for m in outbox.read_text().split("=== end ===\n") if m.strip()]
+    message = email.message_from_string(mail, policy=policy.default)
+    assert message["To"] == "sarah@example.com"
+    assert message["Subject"].startswith("Your tasks for ")
+    body = message.get_body(("plain",)).get_content()
+    assert "Sarah Closer: 2 tasks due today, 1 overdue (2026-11-25)" in body
+    assert "Chase the invoice" in body and "Call Jim's lead" not in body

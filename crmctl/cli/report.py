@@ -76,8 +76,14 @@ def report(
     if fail_if_empty and built.empty is not None:
         raise typer.Exit(1)
     if fmt == ReportFormat.email:
-        actor = acting(ctx, crm).identity
-        typer.echo(to_email(built, to=to or "", subject=subject, now=moment,
-                            sender=sender or f"{actor.name} <{actor.email}>"), nl=False)
+        if sender is None:
+            try:
+                actor = acting(ctx, crm).identity
+            except UserError:
+                raise UserError("the mail needs a sender", "pass --from ADDRESS, or set the "
+                                "CRM's git user.name and user.email") from None
+            sender = f"{actor.name} <{actor.email}>"
+        typer.echo(to_email(built, to=to or "", subject=subject, now=moment, sender=sender),
+                   nl=False)
     else:
         typer.echo(render(built, fmt.value), nl=False)

@@ -16,6 +16,7 @@ from decimal import Decimal
 from html import escape
 from typing import Any, Iterable
 
+from crmctl.errors import UserError
 from crmctl.render import cell, money, plain
 from crmctl.reports.document import COUNT, DAYS, MONEY, NUMBER, PERCENT, Column, Report, Table
 
@@ -232,8 +233,10 @@ def to_email(report: Report, *, to: str, sender: str, subject: str | None,
     from email.utils import format_datetime, make_msgid
 
     message = EmailMessage()
-    message["From"] = sender
-    message["To"] = to
+    message["From"] = _addresses(sender, "--from", single=True)
+    message["To"] = _addresses(to, "--to")
+    if subject is not None and ("\n" in subject or "\r" in subject or not subject.strip()):
+        raise UserError("--subject must be one line of text")
     message["Subject"] = subject or report.heading
     message["Date"] = format_datetime(now)
     domain = sender.rpartition("@")[2].strip(" >") or "crmctl.invalid"
@@ -243,6 +246,19 @@ def to_email(report: Report, *, to: str, sender: str, subject: str | None,
     message.add_alternative(to_html(report), subtype="html", charset="utf-8")
     # sendmail -t reads a local message: line feeds, not the wire's CRLF.
     return message.as_bytes(policy=SMTP.clone(linesep="\n")).decode("utf-8")
+
+
+def _addresses(text: str, option: str, single: bool = False) -> str:
+    """Mail addresses as typed (``a@b.com, Zoë <z@c.org>``), checked: a line break would let
+    a typed value add headers of its own, so only real addresses pass."""
+    from email.utils import getaddresses
+
+    found = getaddresses([text]) if "\n" not in text and "\r" not in text else []
+    if not found or any("@" not in address or " " in address for _, address in found) \
+            or (single and len(found) != 1):
+        raise UserError(f"{option} {text!r} is not {'a mail address' if single else 'a list of mail addresses'}",
+                        "e.g. manager@example.com or 'Pat Manager <pat@example.com>'")
+    return text.strip()
 
 
 def render(report: Report, fmt: str) -> str:
