@@ -8,13 +8,13 @@ from decimal import Decimal
 from crmctl.model import Goal
 from crmctl.reports import Options
 from crmctl.reports.common import by_who, share, user_name, within
-from crmctl.reports.document import MONEY, NUMBER, PERCENT, Column, Report, Table
+from crmctl.reports.document import COUNT, PERCENT, Column, Report, Table
 from crmctl.reports.pipeline import amount_of
 from crmctl.reports.snapshot import Snapshot
 from crmctl.store import Crm
 
 COLUMNS = [Column("goal", "GOAL"), Column("owner_name", "OWNER"), Column("period", "PERIOD"),
-           Column("actual", "ACTUAL", NUMBER), Column("target", "TARGET", NUMBER),
+           Column("actual", "ACTUAL", COUNT), Column("target", "TARGET", COUNT),
            Column("progress", "PROGRESS", PERCENT), Column("expected", "TIME GONE", PERCENT),
            Column("verdict", "")]
 
@@ -91,13 +91,11 @@ def build(crm: Crm, snapshot: Snapshot, options: Options) -> Report:
     if not rows:
         report.empty = f"No goals for {options.owner}."
         return report
-    columns = [Column(c.key, c.header, MONEY) if c.key in ("actual", "target") and
-               all(r["measure"] == "won_revenue" for r in rows) else c for c in COLUMNS]
     report.facts = {"met": sum(r["verdict"] == "met" for r in rows),
                     "on_track": sum(r["verdict"] == "on track" for r in rows),
                     "behind": sum(r["verdict"] == "behind" for r in rows)}
     report.summary.append(f"{report.facts['met']} met, {report.facts['on_track']} on track, "
                           f"{report.facts['behind']} behind (as of {day.isoformat()}).")
-    report.tables.append(Table("goals", "Progress against targets", columns, rows,
+    report.tables.append(Table("goals", "Progress against targets", COLUMNS, rows,
                                bar="progress"))
     return report
