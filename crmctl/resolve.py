@@ -77,28 +77,35 @@ def candidates(crm: Crm, text: str, kinds: Sequence[str], company: str | None = 
     """Best (listing score, full-name score, kind, id, name), one per record, best first.
 
     The listing score (WRatio) rewards partial matches, good for naming candidates; the
-    full-name score (token_sort_ratio) is the one that may pick a record by itself.
+    full-name score (the duplicate engine's name score: word order and squashed spelling)
+    is the one that may pick a record by itself. Ties go to the closer spelling as typed,
+    legal form included ("Murazik Ltd" picks Murazik Ltd over Murazik LLC).
     """
     from rapidfuzz import fuzz, process
 
+    from crmctl.similarity import name_score, squash
+
     rows = crm.index.names(kinds, company)
-    best: dict[tuple[str, str], tuple[float, float, str]] = {}
+    typed = " ".join(fold(text).split())
+    best: dict[tuple[str, str], tuple[float, float, float, str]] = {}
     for kind in kinds:
         query = normalize(kind, text)
         choices = {i: row[3] for i, row in enumerate(rows) if row[0] == kind}
         if not query or not choices:
             continue
+        squashed = squash(query)
         for _, score, i in process.extract(query, choices, scorer=fuzz.WRatio,
                                            limit=limit * 4, score_cutoff=SHOW_FROM):
             kind_, rid, name, norm = rows[i]
-            full = fuzz.token_sort_ratio(query, norm)
+            full = name_score(query, norm, squashed, squash(norm))
+            spelled = fuzz.ratio(typed, fold(name))
             old = best.get((kind_, rid))
-            if old is None or (full, score) > (old[1], old[0]):
-                best[(kind_, rid)] = (score, full, name)
-    ranked = sorted(((score, full, kind, rid, name)
-                     for (kind, rid), (score, full, name) in best.items()),
-                    key=lambda c: (-c[1], -c[0], c[4]))
-    return ranked[:limit]
+            if old is None or (full, spelled, score) > (old[1], old[2], old[0]):
+                best[(kind_, rid)] = (score, full, spelled, name)
+    ranked = sorted(((score, full, spelled, kind, rid, name)
+                     for (kind, rid), (score, full, spelled, name) in best.items()),
+                    key=lambda c: (-c[1], -c[2], -c[0], c[5]))
+    return [(score, full, kind, rid, name) for score, full, _, kind, rid, name in ranked[:limit]]
 
 
 def _fuzzy(crm: Crm, text: str, kinds: Sequence[str], company: str | None) -> Record:
