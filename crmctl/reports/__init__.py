@@ -62,8 +62,11 @@ def build(crm: "Crm", name: str, options: Options) -> "Report":
     if options.as_of is not None and name not in AS_OF:
         raise UserError(f"--as-of is for {', '.join(AS_OF)}",
                         f"{name} reads a period: use --since and --until")
-    if options.since and options.until and options.since > options.until:
-        raise UserError(f"--since {options.since} is after --until {options.until}")
+    if options.since and options.since > (options.until or options.today):
+        raise UserError(f"--since {options.since} is after --until {options.until}"
+                        if options.until else
+                        f"--since {options.since} is after today ({options.today})",
+                        "the period runs from --since to --until, today by default")
     for user in (options.owner, options.assignee):
         if user is not None and crm.process.users:
             crm.user_or_error(user)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Mapping
 
 from crmctl.store import Crm
@@ -33,7 +33,7 @@ def share(part: int | Decimal, whole: int | Decimal) -> Decimal | None:
     """part/whole in percent to one decimal, or None when there is no whole."""
     if not whole:
         return None
-    return (Decimal(part) * 100 / Decimal(whole)).quantize(Decimal("0.1"))
+    return (Decimal(part) * 100 / Decimal(whole)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
 
 
 def by_who(entry: Mapping[str, Any]) -> str:

@@ -68,7 +68,7 @@ class Report:
         elif self.since is not None:
             when = f"{self.since.isoformat()} to {(self.until or self.today).isoformat()}"
         else:
-            when = self.today.isoformat()
+            when = (self.until or self.today).isoformat()
         return f"{self.title} ({when})"
 
     @property

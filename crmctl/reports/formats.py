@@ -151,7 +151,8 @@ def to_json(report: Report) -> str:
     document = {
         "report": report.name, "title": report.title, "today": report.today.isoformat(),
         "since": report.since.isoformat() if report.since else None,
-        "until": (report.until or report.today).isoformat() if report.since else None,
+        "until": (report.until or report.today).isoformat()
+        if report.since or report.until else None,
         "as_of": report.as_of.isoformat() if report.as_of else None,
         "empty": report.empty is not None,
         "incomplete": [{"path": p, "error": e} for p, e in report.broken],

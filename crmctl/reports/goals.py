@@ -89,7 +89,9 @@ def build(crm: Crm, snapshot: Snapshot, options: Options) -> Report:
                          "verdict": "met" if actual >= target else
                          ("on track" if ahead else "behind")})
     if not rows:
-        report.empty = f"No goals for {options.owner}."
+        report.empty = (f"No goals for {options.owner}." if options.owner else
+                        "No goals apply: a goal without an owner is for each user, and "
+                        "crm.yaml declares no users.")
         return report
     report.facts = {"met": sum(r["verdict"] == "met" for r in rows),
                     "on_track": sum(r["verdict"] == "on track" for r in rows),

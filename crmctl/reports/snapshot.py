@@ -13,6 +13,7 @@ from typing import Any
 from crmctl.activities import LOG_FOLDER, is_log_path, parse_log
 from crmctl.dates import _localize
 from crmctl.errors import DataError, UserError
+from crmctl.gitops import GitError
 from crmctl.model import Record
 from crmctl.store import RECORD_FOLDERS, Crm, kind_of_path
 from crmctl.tasks import TASK_FOLDER, fold as fold_tasks, is_task_path
@@ -41,7 +42,7 @@ class PastSnapshot(Snapshot):
     def __init__(self, crm: Crm, day: date, now: datetime):
         self.crm = crm
         end = _localize(datetime.combine(day + timedelta(days=1), time()), now)
-        commit = crm.git.text("rev-list", "-1", f"--before={end.isoformat()}", "HEAD").strip()
+        commit = state_at(crm, end)
         if not commit:
             first = crm.git.text("log", "--reverse", "--format=%ad", "--date=short").split()
             raise UserError(f"the CRM has no history on {day.isoformat()}",
@@ -83,6 +84,37 @@ class PastSnapshot(Snapshot):
 
     def tasks(self) -> list[dict[str, Any]]:
         return self._tasks
+
+
+def state_at(crm: Crm, end: datetime) -> str | None:
+    """The tree of the CRM made of every change committed before ``end``.
+
+    Two clones' work of the same day may sit on two branches that a later sync merged: the
+    tips of what was committed by ``end`` are merged (as ``git merge-tree`` would, the logs
+    by their union driver), so neither side's work of that day is missing.
+    """
+    listed = crm.git.text("rev-list", "--parents", f"--before={end.isoformat()}", "HEAD")
+    if not listed:
+        return None
+    commits, parents = [], set()
+    for line in listed.splitlines():
+        commit, *its_parents = line.split()
+        commits.append(commit)
+        parents.update(its_parents)
+    tips = [c for c in commits if c not in parents]
+    merged = tips[0]
+    for tip in tips[1:]:
+        try:
+            tree = crm.git.text("merge-tree", "--write-tree", merged, tip).split()[0]
+        except GitError:  # a real conflict, or a git without merge-tree: the newest side
+            continue
+        merged = crm.git.text("commit-tree", tree, "-p", merged, "-p", tip, "-m",
+                              "crmctl report --as-of", env=_IDENTITY)
+    return merged
+
+
+_IDENTITY = {"GIT_AUTHOR_NAME": "crmctl", "GIT_AUTHOR_EMAIL": "crmctl@localhost",
+             "GIT_COMMITTER_NAME": "crmctl", "GIT_COMMITTER_EMAIL": "crmctl@localhost"}
 
 
 def _folded(entries: list[dict[str, Any]], amendments: list[dict[str, Any]]) -> list[dict]:

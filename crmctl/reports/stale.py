@@ -28,15 +28,20 @@ def build(crm: Crm, snapshot: Snapshot, options: Options) -> Report:
     companies = {c.id: c for c in snapshot.records("company")}
     last_deal: dict[str, date] = {}
     last_company: dict[str, date] = {}
+    reached: set[str] = set()
+    contact = {t.id: t.contact for t in crm.process.activity_types}
     for entry in snapshot.entries():  # oldest first: the last one seen is the latest
         day = day_of(entry.get("at"))
         if day is None:
             continue
         if entry.get("deal"):
             last_deal[str(entry["deal"])] = max(day, last_deal.get(str(entry["deal"]), day))
-        if entry.get("company"):
+        if entry.get("company") and entry.get("kind") == "activity":
+            # Contact with the company or its people; a deal's move is not contact.
             company = str(entry["company"])
             last_company[company] = max(day, last_company.get(company, day))
+            if contact.get(str(entry.get("type"))) == "real":
+                reached.add(company)
     next_step = {str(t.get("deal")) for t in snapshot.tasks()
                  if t.get("status") == "open" and t.get("deal")}
 
@@ -74,7 +79,7 @@ def build(crm: Crm, snapshot: Snapshot, options: Options) -> Report:
                       "owner": company.get("owner"),
                       "owner_name": user_name(crm, company.get("owner")),
                       "last_touch": touched.isoformat(), "idle_days": (today - touched).days,
-                      "ever_contacted": company.id in last_company})
+                      "ever_contacted": company.id in reached})
     for rows in (rotting, no_task, quiet):
         rows.sort(key=lambda r: (-r["idle_days"], r["name"].lower()))
     report.facts = {"rotting_deals": len(rotting), "deals_without_next_task": len(no_task),

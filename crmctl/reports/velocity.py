@@ -4,7 +4,7 @@ touches (activities) it took, all from the stage history in the log."""
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from statistics import mean, median
 from typing import Any
 
@@ -29,9 +29,10 @@ def _days(start: Any, end: Any) -> Decimal | None:
 def _stats(values: list[Decimal]) -> dict[str, Any]:
     if not values:
         return {"count": 0, "average_days": None, "median_days": None}
+    tenth = Decimal("0.1")
     return {"count": len(values),
-            "average_days": Decimal(mean(values)).quantize(Decimal("0.1")),
-            "median_days": Decimal(median(values)).quantize(Decimal("0.1"))}
+            "average_days": Decimal(mean(values)).quantize(tenth, rounding=ROUND_HALF_UP),
+            "median_days": Decimal(median(values)).quantize(tenth, rounding=ROUND_HALF_UP)}
 
 
 def stage_spans(deal, moves: list[dict[str, Any]]) -> list[tuple[str, str, str]]:  # type: ignore[no-untyped-def]
