@@ -89,7 +89,7 @@ def root(
 
 
 def _register() -> None:
-    from crmctl.cli import check, history, log, move, records, report, tasks
+    from crmctl.cli import check, dedupe, history, log, move, records, report, tasks
 
     # Registration order is the order of `crmctl --help`: the daily loop first.
     records.register(app)
@@ -98,6 +98,7 @@ def _register() -> None:
     tasks.register(app)
     history.register(app)
     report.register(app)
+    dedupe.register(app)
     check.register(app)
 
 

@@ -1,14 +1,26 @@
-"""Finding records that are likely the same company or person.
+"""Likely duplicates in a CRM: at the door (``add``) and already inside (``crmctl dedupe``).
 
-The add-time guard uses it now; `crmctl dedupe` builds its groups on the same scores.
+Both ask the same engine (``crmctl.similarity``) the same question, so a name the guard lets
+in is one the scan would not flag, and the reverse. Pairs a person has judged "not
+duplicates" are kept in ``not-duplicates.jsonl``, a committed, union-merged log, so nobody on
+the team is asked about them again.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Iterable, Sequence
 
-from crmctl.names import normalize_company, normalize_person
+from crmctl.change import Change
+from crmctl.dates import stamp
+from crmctl.identity import Actor
+from crmctl.model import Record
+from crmctl.similarity import Candidate, Group, group, score
 from crmctl.store import Crm
+
+DISTINCT_FILE = "not-duplicates.jsonl"
 
 
 @dataclass(frozen=True)
@@ -19,43 +31,124 @@ class Match:
     reason: str
 
 
-def _fuzzy(query: str, rows: list[tuple[str, str, str, str]], threshold: float) -> list[Match]:
+def candidate_of(record: Record) -> Candidate:
+    return Candidate(
+        id=record.id, name=record.name, kind=record.kind,
+        domain=(record.get("domain") or "").lower() or None,
+        emails=frozenset(e.lower() for e in record.get("emails") or ()),
+        phones=frozenset(_digits(p) for p in record.get("phones") or () if _digits(p)),
+        company=record.get("company"), address=record.get("address"),
+        aliases=tuple(record.get("aliases") or ()))
+
+
+def _digits(phone: str) -> str:
+    digits = "".join(ch for ch in str(phone) if ch.isdigit())
+    return digits if len(digits) >= 7 else ""
+
+
+def _near(crm: Crm, new: Candidate, kind: str, company: str | None = None) -> list[str]:
+    """Ids worth scoring against a new record: close names (one batch over the cached name
+    list), and any record sharing its domain or an email."""
     from rapidfuzz import fuzz, process
 
-    if not query:
-        return []
-    choices = {i: row[3] for i, row in enumerate(rows)}
-    # token_sort_ratio, not WRatio: a partial match ("Acme" in "Acme Paper Products") must
-    # not make two different companies look alike.
-    hits = process.extract(query, choices, scorer=fuzz.token_sort_ratio,
-                           score_cutoff=threshold, limit=10)
-    found: dict[str, Match] = {}
-    for _, score, i in hits:
-        _, rid, name, norm = rows[i]
-        reason = "same name" if norm == query else "similar name"
-        if rid not in found or score > found[rid].score:
-            found[rid] = Match(rid, name, score, reason)
-    return list(found.values())
+    threshold = float(crm.process.duplicate_threshold)
+    rows = crm.index.names([kind], company)
+    ids: dict[str, None] = {}
+    if new.norm and rows:
+        for _, _, i in process.extract(new.norm, [r[3] for r in rows],
+                                       scorer=fuzz.token_sort_ratio,
+                                       score_cutoff=threshold - 25, limit=20):
+            ids[rows[i][1]] = None
+        for _, _, i in process.extract(new.squashed, [r[3].replace(" ", "") for r in rows],
+                                       scorer=fuzz.ratio, score_cutoff=threshold - 10,
+                                       limit=20):
+            ids[rows[i][1]] = None
+    for value, type_ in ([(new.domain, "domain")] if new.domain else []) + \
+            [(email, "email") for email in new.emails]:
+        for rid, _ in crm.index.by_contact(kind, type_, value):
+            ids[rid] = None
+    return list(ids)
+
+
+def _matches(crm: Crm, new: Candidate, ids: Iterable[str], kind: str) -> list[Match]:
+    threshold = float(crm.process.duplicate_threshold)
+    found = []
+    for rid in ids:
+        record = crm.index.get(kind, rid)
+        if record is None:
+            continue
+        scored = score(new, candidate_of(record))
+        if scored.score >= threshold and scored.groupable:
+            found.append(Match(rid, record.name, scored.score, ", ".join(scored.reasons)))
+    return sorted(found, key=lambda m: (-m.score, m.name))
 
 
 def similar_companies(crm: Crm, name: str, domain: str | None = None) -> list[Match]:
     """Existing companies that ``name`` (or ``domain``) likely duplicates, best first."""
-    threshold = float(crm.process.duplicate_threshold)
-    matches = {m.id: m for m in _fuzzy(normalize_company(name), crm.index.names(["company"]),
-                                       threshold)}
-    if domain:
-        for rid, existing in crm.index.by_contact("company", "domain", domain):
-            matches[rid] = Match(rid, existing, 100.0, f"same domain {domain}")
-    return sorted(matches.values(), key=lambda m: (-m.score, m.name))
+    new = Candidate("", name, "company", domain=(domain or "").lower() or None)
+    return _matches(crm, new, _near(crm, new, "company"), "company")
 
 
-def similar_people(crm: Crm, name: str, company: str, emails: list[str]) -> list[Match]:
+def similar_people(crm: Crm, name: str, company: str, emails: list[str],
+                   phones: Sequence[str] = ()) -> list[Match]:
     """People with the same email anywhere, or a very similar name in the same company."""
-    threshold = float(crm.process.duplicate_threshold)
-    in_company = {r.id for r in crm.index.select("person", company=company)}
-    rows = [row for row in crm.index.names(["person"]) if row[1] in in_company]
-    matches = {m.id: m for m in _fuzzy(normalize_person(name), rows, threshold)}
-    for email in emails:
-        for rid, existing in crm.index.by_contact("person", "email", email):
-            matches[rid] = Match(rid, existing, 100.0, f"same email {email}")
-    return sorted(matches.values(), key=lambda m: (-m.score, m.name))
+    new = Candidate("", name, "person", emails=frozenset(e.lower() for e in emails),
+                    phones=frozenset(_digits(p) for p in phones if _digits(p)),
+                    company=company)
+    ids = _near(crm, new, "person", company) + _near(crm, Candidate(
+        "", "", "person", emails=new.emails), "person")
+    return _matches(crm, new, dict.fromkeys(ids), "person")
+
+
+def scan(crm: Crm, kind: str, threshold: float | None = None) -> list[Group]:
+    """Groups of likely duplicates among all companies or people, minus judged pairs."""
+    records = crm.index.select(kind)
+    candidates = [candidate_of(r) for r in records]
+    groups = group(candidates, float(threshold if threshold is not None
+                                     else crm.process.duplicate_threshold))
+    distinct = judged_distinct(crm)
+    kept = []
+    for found in groups:
+        ids = [m.id for m in found.members]
+        pairs = [(ids[i], ids[j]) for i, j, _ in found.pairs]
+        if pairs and all(frozenset(p) in distinct for p in pairs):
+            continue
+        kept.append(found)
+    return kept
+
+
+def judged_distinct(crm: Crm) -> set[frozenset[str]]:
+    """Pairs of ids someone said are not duplicates."""
+    try:
+        text = (crm.root / DISTINCT_FILE).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return set()
+    pairs = set()
+    for line in text.splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue  # crmctl check names a broken line; a scan goes on
+        ids = entry.get("ids") if isinstance(entry, dict) else None
+        if isinstance(ids, list) and len(ids) == 2:
+            pairs.add(frozenset(map(str, ids)))
+    return pairs
+
+
+def mark_distinct(crm: Crm, kind: str, ids: Sequence[str], *, actor: Actor,
+                  now: datetime) -> str | None:
+    """Remember that these records are not duplicates of each other: one commit."""
+    from itertools import combinations
+
+    from crmctl.activities import encode, new_id
+
+    with Change(crm, actor.identity, now) as change:
+        names = [crm.index.get(kind, i) for i in ids]
+        text = change.read(DISTINCT_FILE) or ""
+        for a, b in combinations(sorted(ids), 2):
+            text += encode({"id": new_id(), "kind": kind, "ids": [a, b], "at": stamp(now),
+                            "by": actor.user_id or actor.identity.email}) + "\n"
+        change.write(DISTINCT_FILE, text)
+        listed = ", ".join(f'"{r.name}"' for r in names if r is not None)
+        return change.commit(f"Mark {kind}s {listed} as not duplicates",
+                             [f"{kind}/{i}" for i in ids])

@@ -135,7 +135,7 @@ def unique_id(crm: Crm, kind: str, base: str) -> str:
 
 
 def _duplicate_error(kind: str, name: str, matches: Sequence[Match]) -> Conflict:
-    listed = "; ".join(f"{m.name} ({m.id}, {m.reason}, {m.score:.0f}% similar)" for m in matches[:3])
+    listed = "; ".join(f"{m.name} ({m.id}, {m.score:.0f}%: {m.reason})" for m in matches[:3])
     return Conflict(f"{kind} {name!r} looks like an existing {kind}: {listed}",
                     "use the existing one, or add --force to add it anyway")
 
@@ -262,7 +262,7 @@ def add_person(crm: Crm, name: str, *, company: str, actor: Actor, now: datetime
         employer = resolve(crm, company, ["company"])
         fields["company"] = employer.id
         if not force:
-            matches = similar_people(crm, name, employer.id, emails)
+            matches = similar_people(crm, name, employer.id, emails, fields["phones"])
             if matches:
                 raise _duplicate_error("person", name, matches)
         fields["id"] = unique_id(crm, "person", slugify(name, KINDS["person"].id_prefix))

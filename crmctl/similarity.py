@@ -118,9 +118,9 @@ def score(a: Candidate, b: Candidate) -> Scored:
         reasons.append("different numbers in the names")
         best -= DIFFERENT_NUMBER_PENALTY
     if best == 100.0:
-        reasons.append("same name once case, punctuation, accents and legal forms are set aside")
+        reasons.append("same name")  # once case, punctuation, accents, legal forms are aside
     elif best >= 80:
-        reasons.append(f"similar name ({best:.0f}%)")
+        reasons.append("similar name")
     evidence = best
     if a.kind == "person" and b.kind == "person":
         same_company = a.company is not None and a.company == b.company
@@ -195,7 +195,8 @@ def _blocks(candidates: Sequence[Candidate]) -> Iterable[list[int]]:
             keyed[f"f:{phone}"].append(i)
         if c.kind == "person" and c.company:
             keyed[f"c:{c.company}"].append(i)
-    for key, members in keyed.items():
+    for key, listed in keyed.items():
+        members = list(dict.fromkeys(listed))  # a name and its alias may share a key
         if len(members) < 2:
             continue
         if len(members) <= MAX_BLOCK or key[0] in "def":

@@ -13,7 +13,7 @@ def test_acme_spellings_are_refused_as_the_existing_company(cli, spelling: str) 
     result = cli.fails(5, "add", "company", spelling)
     assert f"company {spelling!r} looks like an existing company: Acme Products (acme-products" \
         in result.stderr
-    assert "% similar" in result.stderr and "--force" in result.stderr
+    assert "(acme-products, 100%: same name)" in result.stderr and "--force" in result.stderr
 
 
 def test_force_adds_it_anyway(cli) -> None:
