@@ -5,6 +5,7 @@ Problems are collected, never stopped at the first: a broken file does not hide 
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator
@@ -49,7 +50,26 @@ def check_crm(crm: Crm, staged: bool = False) -> list[Problem]:
                 paths += sorted(p.relative_to(crm.root).as_posix() for p in base.rglob("*")
                                 if p.is_file() and not p.name.endswith(TEMP_SUFFIX))
         read = lambda p: (crm.root / p).read_bytes()  # noqa: E731
-    return sorted(_problems(crm, paths, read))
+    return sorted([*_problems(crm, paths, read), *_distinct_problems(crm)])
+
+
+def _distinct_problems(crm: Crm) -> Iterator[Problem]:
+    """not-duplicates.jsonl: each line a JSON object naming two ids."""
+    from crmctl.dedupe import DISTINCT_FILE
+
+    try:
+        text = (crm.root / DISTINCT_FILE).read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        return
+    for number, line in enumerate(text.splitlines(), 1):
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            yield Problem(DISTINCT_FILE, number, "not a JSON object (one per line)")
+            continue
+        ids = entry.get("ids") if isinstance(entry, dict) else None
+        if not (isinstance(ids, list) and len(ids) == 2 and all(isinstance(i, str) for i in ids)):
+            yield Problem(DISTINCT_FILE, number, 'needs "ids": two record ids')
 
 
 def _staged_problems(crm: Crm) -> Iterator[Problem]:

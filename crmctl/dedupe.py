@@ -16,7 +16,7 @@ from typing import Iterable, Sequence
 from crmctl.change import Change
 from crmctl.dates import stamp
 from crmctl.identity import Actor
-from crmctl.model import Record
+from crmctl.model import KINDS, Record
 from crmctl.similarity import Candidate, Group, group, score
 from crmctl.store import Crm
 
@@ -150,5 +150,5 @@ def mark_distinct(crm: Crm, kind: str, ids: Sequence[str], *, actor: Actor,
                             "by": actor.user_id or actor.identity.email}) + "\n"
         change.write(DISTINCT_FILE, text)
         listed = ", ".join(f'"{r.name}"' for r in names if r is not None)
-        return change.commit(f"Mark {kind}s {listed} as not duplicates",
+        return change.commit(f"Mark {KINDS[kind].plural} {listed} as not duplicates",
                              [f"{kind}/{i}" for i in ids])

@@ -51,11 +51,28 @@ def normalize_company(name: str) -> str:
 
     Legal suffixes and a leading 'the' are dropped, unless nothing else would be left.
     """
-    words = tokens(name)
+    words = _joined_letters(tokens(name))
     core = [w for w in words if w not in LEGAL_SUFFIXES]
     while len(core) > 1 and core[0] == "the":
         core = core[1:]
     return " ".join(core or words)
+
+
+def _joined_letters(words: list[str]) -> list[str]:
+    """Runs of single letters are one word: 'n v philips' -> 'nv philips', 'u s steel' ->
+    'us steel' (initials typed with spaces, or with dots that became spaces)."""
+    joined: list[str] = []
+    run = ""
+    for word in words + [""]:
+        if len(word) == 1 and word.isalpha():
+            run += word
+            continue
+        if run:
+            joined.append(run)
+            run = ""
+        if word:
+            joined.append(word)
+    return joined
 
 
 def normalize_person(name: str) -> str:

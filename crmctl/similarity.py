@@ -107,12 +107,16 @@ def score(a: Candidate, b: Candidate) -> Scored:
     """How alike two records are (0-100) and the reasons, evidence against included."""
     reasons: list[str] = []
     best = 0.0
+    if a.norm == b.norm:
+        best = 100.0
+    else:
+        best = name_score(a.norm, b.norm, a.squashed, b.squashed)
     for x in [a.norm, *a.alias_norms]:
         for y in [b.norm, *b.alias_norms]:
-            if x == y:
-                best = 100.0
-            elif best < 100.0:
-                best = max(best, name_score(x, y, squash(x), squash(y)))
+            if best == 100.0:
+                break
+            if (x, y) != (a.norm, b.norm):
+                best = 100.0 if x == y else max(best, name_score(x, y, squash(x), squash(y)))
     numbers_a, numbers_b = a.numbers, b.numbers
     if best < 100.0 and numbers_a and numbers_b and numbers_a != numbers_b:
         reasons.append("different numbers in the names")
@@ -164,8 +168,9 @@ def _norm(kind: str, name: str) -> str:
     return normalize_company(name) if kind == "company" else normalize_person(name)
 
 
-def _blocks(candidates: Sequence[Candidate]) -> Iterable[list[int]]:
-    """Lists of candidate indexes worth comparing among themselves."""
+def _blocks(candidates: Sequence[Candidate]) -> Iterable[tuple[str, list[int]]]:
+    """(what they share, candidate indexes) worth comparing among themselves: "name" for a
+    rare token or the first letters, "contact" for a domain, email or phone, "acronym"."""
     keyed: dict[str, list[int]] = defaultdict(list)
     token_counts: dict[str, int] = defaultdict(int)
     norms = [c.norm for c in candidates]
@@ -199,42 +204,49 @@ def _blocks(candidates: Sequence[Candidate]) -> Iterable[list[int]]:
         members = list(dict.fromkeys(listed))  # a name and its alias may share a key
         if len(members) < 2:
             continue
-        if len(members) <= MAX_BLOCK or key[0] in "def":
-            yield members
+        shared = {"d": "contact", "e": "contact", "f": "contact", "a": "acronym"}.get(key[0],
+                                                                                 "name")
+        if len(members) <= MAX_BLOCK or shared == "contact":
+            yield shared, members
             continue
         # Too big to compare whole: split by the next letters of the squashed name.
         split: dict[str, list[int]] = defaultdict(list)
         for i in members:
             split[norms[i].replace(" ", "")[:PREFIX + 3]].append(i)
-        yield from (m for m in split.values() if 1 < len(m) <= MAX_BLOCK * 4)
+        yield from (("name", m) for m in split.values() if 1 < len(m) <= MAX_BLOCK * 4)
 
 
 def likely_pairs(candidates: Sequence[Candidate], threshold: float) -> dict[tuple[int, int],
                                                                             Scored]:
-    """Every pair of candidates scoring ``threshold`` or more, and the possible acronyms."""
+    """Every pair of candidates scoring ``threshold`` or more, and the possible acronyms.
+
+    Within a name block only names that alone reach the threshold are scored (evidence from
+    a shared contact only ever comes with a contact block, and everything else lowers a
+    score); within a contact block every pair is; within an acronym block, each one-word
+    name against the others."""
     from rapidfuzz import fuzz, process
 
     norms = [c.norm for c in candidates]
     squashed = [c.squashed for c in candidates]
     seen: set[tuple[int, int]] = set()
     found: dict[tuple[int, int], Scored] = {}
-    floor = threshold - 25  # the name alone may be low when a domain or email decides
-    for block in _blocks(candidates):
+    for shared, block in _blocks(candidates):
         near: set[tuple[int, int]] = set()
-        for texts, scorer in ((norms, fuzz.token_sort_ratio), (squashed, fuzz.ratio)):
-            choices = [texts[i] for i in block]
-            for x, i in enumerate(block[:-1]):
-                # One C-level batch per record of the block: only those after it.
-                for _, _, y in process.extract(texts[i], choices[x + 1:], scorer=scorer,
-                                               score_cutoff=floor, limit=None):
-                    j = block[x + 1 + y]
-                    near.add((min(i, j), max(i, j)))
-        for x, i in enumerate(block):
-            for j in block[x + 1:]:
-                pair = (min(i, j), max(i, j))
-                if pair not in near and (_shares_contact(candidates[i], candidates[j])
-                                         or _maybe_acronym(norms[i], norms[j])):
-                    near.add(pair)
+        if shared == "name":
+            for texts, scorer in ((norms, fuzz.token_sort_ratio), (squashed, fuzz.ratio)):
+                choices = [texts[i] for i in block]
+                for x, i in enumerate(block[:-1]):
+                    # One C-level batch per record: only those after it in the block.
+                    for _, _, y in process.extract(texts[i], choices[x + 1:], scorer=scorer,
+                                                   score_cutoff=threshold, limit=None):
+                        j = block[x + 1 + y]
+                        near.add((min(i, j), max(i, j)))
+        elif shared == "contact":
+            near = {(min(i, j), max(i, j)) for x, i in enumerate(block) for j in block[x + 1:]}
+        else:
+            words = [i for i in block if " " not in norms[i]]
+            near = {(min(i, j), max(i, j)) for i in words for j in block
+                    if j != i and _maybe_acronym(norms[i], norms[j])}
         for pair in near - seen:
             seen.add(pair)
             scored = score(candidates[pair[0]], candidates[pair[1]])

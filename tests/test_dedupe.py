@@ -271,3 +271,67 @@ def test_not_duplicates_are_remembered_and_not_raised_again(crm, tmp_path) -> No
     git(tmp_path, "clone", "-q", str(crm.root), str(clone))
     scanned = crmctl("dedupe", "--format", "json", cwd=clone)
     assert [g for g in json.loads(scanned.stdout) if not g["tentative"]] == []
+
+
+def on_a_terminal(args: list[str], cwd: Path, answers: str) -> tuple[int, str, str]:
+    """crmctl on a pseudo-terminal, the answers typed ahead: (exit code, screen, stderr)."""
+    import os
+    import pty
+    import select
+    import subprocess
+    import sys
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "crmctl", *args], cwd=cwd, stdin=slave,
+                            stdout=slave, stderr=subprocess.PIPE, env={**os.environ, **NOW})
+    os.close(slave)
+    os.write(master, answers.encode())
+    shown = b""
+    while select.select([master], [], [], 60)[0]:  # a guard against a hang, not a timing
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(master)
+    code = proc.wait()
+    return code, shown.decode(errors="replace"), proc.stderr.read().decode(errors="replace")
+
+
+def test_interactive_merges_the_group_into_the_chosen_record(crm) -> None:
+    before = commits(crm.root)
+    code, screen, stderr = on_a_terminal(["dedupe", "--interactive"], crm.root, "1\nq\n")
+    assert code == 0, (screen, stderr)
+    assert "Group 1 of 2, 100%: same name, same domain acme.com" in screen
+    assert "Merge company" in screen and 'into "Acme Products, Inc."' in screen
+    assert commits(crm.root) == before + 1
+    assert [g for g in groups(crm) if not g["tentative"]] == []
+    crm.ok("check")
+
+
+def test_interactive_stops_cleanly_when_input_ends(crm) -> None:
+    code, screen, stderr = on_a_terminal(["dedupe", "--interactive"], crm.root, "\x04")
+    assert (code, stderr.strip()) == (0, ""), screen
+
+
+def test_interactive_remembers_not_duplicates_and_skips(crm) -> None:
+    code, screen, stderr = on_a_terminal(["dedupe", "-i"], crm.root, "x\nn\ns\n")
+    assert code == 0, (screen, stderr)
+    assert "type 1/2/3/4, s, n or q" in screen  # "x" is not an answer: asked again
+    assert "remembered: not duplicates" in screen
+    assert git(crm.root, "log", "-1", "--format=%s").startswith("Mark companies ")
+    assert [g for g in groups(crm) if not g["tentative"]] == []
+    assert (crm.root / "not-duplicates.jsonl").is_file()
+
+
+def test_check_reads_the_not_duplicates_log(crm) -> None:
+    (crm.root / "not-duplicates.jsonl").write_text(
+        '{"id":"aaaaaaaaaa","ids":["acme-products","acme-products-2"]}\n'
+        "not json\n" '{"ids":["only-one"]}\n')
+    result = crm("check")
+    assert result.exit_code == 1
+    assert result.stdout.splitlines() == [
+        "not-duplicates.jsonl:2: not a JSON object (one per line)",
+        'not-duplicates.jsonl:3: needs "ids": two record ids']

@@ -140,9 +140,13 @@ def _walk(ctx: typer.Context, crm, kind: str, rows: list[dict[str, Any]]) -> Non
                    headers=["#", "ID", "NAME", "STATUS", "OWNER", "DEALS", "ACTIVITIES"])
         choices = "/".join(str(i) for i in range(1, len(members) + 1))
         while True:
-            answer = typer.prompt(f"Keep which ({choices}, merging the others into it), "
-                                  "s to skip, n for not duplicates, q to quit",
-                                  default="s").strip().lower()
+            try:
+                answer = typer.prompt(f"Keep which ({choices}, merging the others into it), "
+                                      "s to skip, n for not duplicates, q to quit",
+                                      default="s").strip().lower()
+            except (EOFError, typer.Abort):  # input ended (^D): stop here, done is done
+                typer.echo("")
+                return
             if answer in ("s", "n", "q") or (answer.isdigit()
                                             and 1 <= int(answer) <= len(members)):
                 break
