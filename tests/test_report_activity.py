@@ -89,7 +89,7 @@ def test_per_person_type_and_source_computed_by_hand(crm) -> None:
 def test_text_shows_the_summary_and_the_tables(crm) -> None:
     out = crm.ok("report", "activity", env=NOW).stdout
     assert out.startswith("Activity (2026-10-27 to 2026-11-25)\n\n"
-                          "7 activities: 2 attempts, 4 real contacts, 1 notes.\n")
+                          "7 activities: 2 attempts, 4 real contacts, 1 note.\n")
     lines = out.splitlines()
     people = out.split("Per person\n")[1].split("\n\n")[0].splitlines()
     assert [line.split()[2:6] for line in people if line.startswith(("Sarah", "Jim"))] == \

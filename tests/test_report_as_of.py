@@ -134,7 +134,7 @@ def test_pipeline_as_of_in_text_with_an_owner(crm) -> None:
                  env=TODAY).stdout
     # Jim's only open deal that day: B, 5,000 at 60% = 3,000
     assert out.startswith("Pipeline owned by jim (as of 2026-10-02)\n\n"
-                          "Open pipeline owned by jim in USD: 1 deals, 5,000 (3,000 weighted)\n")
+                          "Open pipeline owned by jim in USD: 1 deal, 5,000 (3,000 weighted)\n")
     proposal = next(line for line in out.splitlines() if line.startswith("proposal-presented"))
     assert proposal.split()[:4] == ["proposal-presented", "1", "5,000", "3,000"]
 

@@ -241,7 +241,7 @@ def test_a_broken_file_is_named_and_the_report_says_it_is_incomplete(crm) -> Non
     assert result.stderr.rstrip().endswith("(left out of the report)")
     assert result.stdout.rstrip().endswith(
         f"Incomplete: 1 file could not be read and is left out (run crmctl check): {relative}")
-    assert "Open pipeline in USD: 1 deals, 20,000" in result.stdout  # the rest is there
+    assert "Open pipeline in USD: 1 deal, 20,000" in result.stdout  # the rest is there
     document = json.loads(crm.ok("report", "pipeline", "--format", "json", env=NOW).stdout)
     assert [i["path"] for i in document["incomplete"]] == [relative]
     page = parsed_html(crm.ok("report", "pipeline", "--format", "html", env=NOW).stdout)

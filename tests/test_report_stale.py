@@ -143,8 +143,8 @@ def test_owner_narrows_deals_and_companies_to_theirs(crm) -> None:
     assert idle(got["rotting"]) == [("Old", 55), ("Moved", 24)]
     assert idle(got["quiet_companies"]) == [("Initech", 55), ("Vandelay", 30)]
     out = crm.ok("report", "stale", "--owner", "jim", env=NOW).stdout
-    assert out.startswith("Stale owned by jim (2026-11-25)\n\n1 deals idle past their stage's "
-                          "limit, 2 open deals with no next task, 1 companies")
+    assert out.startswith("Stale owned by jim (2026-11-25)\n\n1 deal idle past their stage's "
+                          "limit, 2 open deals with no next task, 1 company")
 
 
 def test_touching_a_deal_and_giving_it_a_task_takes_it_off(crm) -> None:
@@ -176,7 +176,7 @@ def test_a_new_deal_with_a_task_is_not_stale(cli) -> None:
     cli.ok("add", "deal", "Anvils", "--company", "Acme", env=NOW)
     out = cli.ok("report", "stale", env=NOW).stdout
     assert out.startswith(
-        "Stale (2026-11-25)\n\n0 deals idle past their stage's limit, 1 open deals with no "
+        "Stale (2026-11-25)\n\n0 deals idle past their stage's limit, 1 open deal with no "
         "next task, 0 companies")
     assert "Deals idle longer than their stage allows\n  none\n" in out
     assert out.endswith("Companies with no activity for 30+ days\n  none\n")

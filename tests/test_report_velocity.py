@@ -130,7 +130,7 @@ def test_owner_narrows_it_to_their_deals(crm) -> None:
     assert stages(got)["qualified"] == (0, None, None)
     assert cycle(got) == (1, 13, 13, 1, 1)
     out = crm.ok("report", "velocity", "--owner", "jim", env=NOW).stdout
-    assert "1 deals won: a sales cycle of 13.0 days on average (13.0 median), 1.0 touches" in out
+    assert "1 deal won: a sales cycle of 13.0 days on average (13.0 median), 1.0 touches" in out
 
 
 def test_stages_left_and_deals_won_on_the_first_and_last_day_count(crm) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from crmctl.reports import Options
-from crmctl.reports.common import by_who, user_name, within
+from crmctl.reports.common import by_who, counted, user_name, within
 from crmctl.reports.document import COUNT, Column, Report, Table
 from crmctl.reports.snapshot import Snapshot
 from crmctl.store import Crm
@@ -48,8 +48,10 @@ def build(crm: Crm, snapshot: Snapshot, options: Options) -> Report:
     totals = {c.key: sum(r[c.key] for r in rows) for c in summary_columns}
     report.facts = {"activities": totals["total"], "attempts": totals["attempts"],
                     "contacts": totals["contacts"], "notes": totals["notes"]}
-    report.summary.append(f"{totals['total']} activities: {totals['attempts']} attempts, "
-                          f"{totals['contacts']} real contacts, {totals['notes']} notes.")
+    report.summary.append(
+        f"{counted(totals['total'], 'activity', 'activities')}: "
+        f"{counted(totals['attempts'], 'attempt')}, "
+        f"{counted(totals['contacts'], 'real contact')}, {counted(totals['notes'], 'note')}.")
     report.tables.append(Table("people", "Per person", [Column("name", "PERSON"),
                                                         *summary_columns], rows,
                                total={"name": "total", **totals}, bar="total"))

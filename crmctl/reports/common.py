@@ -38,3 +38,10 @@ def share(part: int | Decimal, whole: int | Decimal) -> Decimal | None:
 
 def by_who(entry: Mapping[str, Any]) -> str:
     return str(entry.get("by") or "(unknown)")
+
+
+def counted(count: int, word: str, plural: str | None = None) -> str:
+    """'1 note', '3 notes', '2 companies'."""
+    if count == 1:
+        return f"1 {word}"
+    return f"{count} {plural or word + 's'}"

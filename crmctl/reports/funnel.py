@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from crmctl.reports import Options
-from crmctl.reports.common import share
+from crmctl.reports.common import counted, share
 from crmctl.reports.document import COUNT, PERCENT, Column, Report, Table
 from crmctl.reports.snapshot import Snapshot
 from crmctl.store import Crm
@@ -91,7 +91,8 @@ def build(crm: Crm, snapshot: Snapshot, options: Options) -> Report:
     report.facts = {"companies": len(companies),
                     "responded": sum(r["responded"] for r in rows),
                     "response_rate": share(sum(r["responded"] for r in rows), len(companies))}
-    report.summary.append(f"{len(companies)} companies; {report.facts['responded']} with at "
+    report.summary.append(f"{counted(len(companies), 'company', 'companies')}; "
+                          f"{report.facts['responded']} with at "
                           f"least one real contact ({report.facts['response_rate']}%).")
     report.tables.append(Table(
         "response", "Response rate per source and campaign (at least one real contact)",

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from crmctl.render import money
 from crmctl.reports import Options
+from crmctl.reports.common import counted
 from crmctl.reports.document import COUNT, MONEY, Column, Report, Table
 from crmctl.reports.snapshot import Snapshot
 from crmctl.store import Crm
@@ -56,7 +57,7 @@ def build(crm: Crm, snapshot: Snapshot, options: Options) -> Report:
                  "weighted": sum((r["weighted"] for r in rows), Decimal(0))}
         report.facts[currency] = {k: v for k, v in total.items() if k != "stage"}
         report.tables.append(Table(
-            "stages", f"Open pipeline{whose} in {currency}: {total['deals']} deals, "
+            "stages", f"Open pipeline{whose} in {currency}: {counted(total['deals'], 'deal')}, "
             f"{money(total['amount'])} ({money(total['weighted'])} weighted)",
             COLUMNS, rows, total=total, bar="amount"))
     return report

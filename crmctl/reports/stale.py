@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date
 
 from crmctl.reports import Options
-from crmctl.reports.common import day_of, user_name
+from crmctl.reports.common import counted, day_of, user_name
 from crmctl.reports.document import COUNT, MONEY, Column, Report, Table
 from crmctl.reports.snapshot import Snapshot
 from crmctl.store import Crm
@@ -87,9 +87,11 @@ def build(crm: Crm, snapshot: Snapshot, options: Options) -> Report:
     if not (rotting or no_task or quiet):
         report.empty = f"Nothing stale{whose}: every open deal is moving and has a next task."
         return report
-    report.summary.append(f"{len(rotting)} deals idle past their stage's limit, {len(no_task)} "
-                          f"open deals with no next task, {len(quiet)} companies with no "
-                          f"activity for {options.idle_days} days or more.")
+    report.summary.append(
+        f"{counted(len(rotting), 'deal')} idle past their stage's limit, "
+        f"{counted(len(no_task), 'open deal')} with no next task, "
+        f"{counted(len(quiet), 'company', 'companies')} with no activity for "
+        f"{options.idle_days} days or more.")
     report.tables.append(Table("rotting", "Deals idle longer than their stage allows",
                                [*DEAL_COLUMNS[:4], Column("rotting_days", "LIMIT", COUNT),
                                 *DEAL_COLUMNS[4:]], rotting, empty="none"))

@@ -9,7 +9,7 @@ from statistics import mean, median
 from typing import Any
 
 from crmctl.reports import Options
-from crmctl.reports.common import within
+from crmctl.reports.common import counted, within
 from crmctl.reports.document import COUNT, DAYS, Column, Report, Table
 from crmctl.reports.snapshot import Snapshot, utc_of
 from crmctl.store import Crm
@@ -92,7 +92,7 @@ def build(crm: Crm, snapshot: Snapshot, options: Options) -> Report:
                     "touches_median": touched["median_days"]}
     if cycles:
         report.summary.append(
-            f"{cycle['count']} deals won: a sales cycle of {cycle['average_days']} days on "
+            f"{counted(cycle['count'], 'deal')} won: a sales cycle of {cycle['average_days']} days on "
             f"average ({cycle['median_days']} median), {touched['average_days']} touches on "
             f"average ({touched['median_days']} median).")
     report.tables.append(Table("stages", "Days in each stage (stages left in the period)",
