@@ -89,7 +89,7 @@ def root(
 
 
 def _register() -> None:
-    from crmctl.cli import check, dedupe, history, log, move, records, report, tasks
+    from crmctl.cli import check, dedupe, history, log, move, records, report, sync, tasks
 
     # Registration order is the order of `crmctl --help`: the daily loop first.
     records.register(app)
@@ -99,6 +99,7 @@ def _register() -> None:
     history.register(app)
     report.register(app)
     dedupe.register(app)
+    sync.register(app)
     check.register(app)
 
 

@@ -12,6 +12,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Sequence
 
+from crmctl.errors import Conflict
 from crmctl.gitops import GitError, Identity
 from crmctl.journal import atomic_write, crm_lock, recover, remove, restore, write_journal
 from crmctl.store import Crm
@@ -33,7 +34,15 @@ class Change:
     def __enter__(self) -> "Change":
         self._lock.__enter__()
         self.crm.git.pass_fds = (self._lock.fd,) if self._lock.fd is not None else ()
-        recover(self.crm)
+        try:
+            recover(self.crm)
+            if (self.crm.git.git_dir() / "MERGE_HEAD").exists():
+                # A commit now would drop the open merge's other parent: the sync first.
+                raise Conflict("a sync is waiting for conflicts to be settled",
+                               "crmctl resolve lists them; then crmctl sync")
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

@@ -12,6 +12,7 @@ from crmctl.change import Change
 from crmctl.errors import UserError
 from crmctl.gitops import Git, Identity
 from crmctl.identity import git_identity
+from crmctl.mergedriver import ATTRIBUTES
 from crmctl.process import PROCESS_FILE
 from crmctl.schemas import default_process_text
 from crmctl.store import STATE_DIR, Crm
@@ -24,7 +25,7 @@ GITATTRIBUTES = """# Record files are YAML; logs under activities/ and tasks/ ar
 # per line with a unique id, the one shape git's union merge keeps intact.
 *.yaml text eol=lf
 *.jsonl text eol=lf merge=union
-"""
+""" + ATTRIBUTES
 HOOK_MARK = "# installed by crmctl init"
 
 
@@ -64,7 +65,10 @@ def init_crm(path: Path, identity: Identity | None, now: datetime) -> Initialize
     # Settings that keep status and diffs fast on a repo of many small files.
     crm.git.run("config", "core.untrackedCache", "true")
     crm.git.run("config", "index.version", "4")
-    hook_installed = _install_hook(crm)
+    hook_installed = install_hook(crm)
+    from crmctl.sync import register_merge_driver
+
+    register_merge_driver(crm)
     with Change(crm, identity, now) as change:
         change.write(PROCESS_FILE, default_process_text())
         for name, text in ((".gitignore", GITIGNORE), (".gitattributes", GITATTRIBUTES)):
@@ -76,7 +80,7 @@ def init_crm(path: Path, identity: Identity | None, now: datetime) -> Initialize
     return Initialized(root, True, commit, hook_installed)
 
 
-def _install_hook(crm: Crm) -> bool:
+def install_hook(crm: Crm) -> bool:
     """A pre-commit hook that runs ``crmctl check`` so hand edits are checked too."""
     hooks = crm.git.git_dir() / "hooks"
     hooks.mkdir(exist_ok=True)

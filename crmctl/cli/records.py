@@ -28,6 +28,7 @@ def register(app: typer.Typer) -> None:
 def init(
     ctx: typer.Context,
     path: Annotated[Optional[Path], typer.Argument(metavar="PATH", help="Folder for the CRM (default: --dir or here).")] = None,
+    remote: Annotated[Optional[str], typer.Option(help="A shared git remote (an empty bare repository) to push the new CRM to, as origin.")] = None,
 ) -> None:
     """Create a CRM folder: a git repository with crm.yaml, git settings and a first commit."""
     from crmctl.identity import parse_identity
@@ -41,6 +42,18 @@ def init(
         if not result.hook_installed:
             say("note: the repo has a pre-commit hook of its own; add `crmctl check --staged` "
                 "to it to check hand edits")
+        if remote:
+            from crmctl.store import Crm
+            from crmctl.sync import sync as sync_crm
+
+            crm = Crm(result.root)
+            crm.git.run("remote", "add", "origin", remote)
+            identity = parse_identity(as_user) if as_user else None
+            from crmctl.identity import git_identity
+
+            sync_crm(crm, actor=identity or git_identity(crm.git), now=now())
+            typer.echo(f"Pushed it to {remote} (origin); teammates join with: "
+                       f"crmctl clone {remote}")
         say("Next: crmctl add company NAME, then crmctl add person NAME --company COMPANY")
     else:
         say(f"{result.root} is already a CRM; nothing changed")
