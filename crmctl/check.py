@@ -161,8 +161,9 @@ def _problems(crm: Crm, paths: Iterable[str], read: Reader,
         existing = {kind: {r.id for r in records if r.kind == kind} | {i for k, i in unreadable
                                                                         if k == kind}
                     for kind in KINDS}
-        yield from _activity_reference_problems(entries["activities"], existing)
-        yield from _task_reference_problems(entries["tasks"], existing)
+        survivors = {(r.kind, gone): r.id for r in records for gone in r.get("merged") or []}
+        yield from _activity_reference_problems(entries["activities"], existing, survivors)
+        yield from _task_reference_problems(entries["tasks"], existing, survivors)
 
 
 @dataclass(frozen=True)
@@ -231,15 +232,21 @@ def _reference_problems(records: list[Record], unreadable: set[tuple[str, str]],
 REFERENCES = ("company", "person", "deal")
 
 
-def _missing(fields: dict, existing: dict[str, set[str]]) -> Iterator[str]:
+def _missing(fields: dict, existing: dict[str, set[str]],
+             survivors: dict[tuple[str, str], str]) -> Iterator[str]:
     for kind in REFERENCES:
         value = fields.get(kind)
         if isinstance(value, str) and value not in existing[kind]:
-            yield f"{kind} {value!r} does not exist"
+            survivor = survivors.get((kind, value))
+            if survivor:  # a teammate's line written before they pulled the merge
+                yield (f"{kind} {value!r} was merged into {survivor} (move what still names "
+                       f"it: crmctl merge {survivor} {value})")
+            else:
+                yield f"{kind} {value!r} does not exist"
 
 
-def _activity_reference_problems(entries: list[Entry],
-                                 existing: dict[str, set[str]]) -> Iterator[Problem]:
+def _activity_reference_problems(entries: list[Entry], existing: dict[str, set[str]],
+                                 survivors: dict[tuple[str, str], str]) -> Iterator[Problem]:
     """Every activity and move, as its amend lines leave it, names records that exist."""
     by_id = {e.data["id"]: e for e in entries if e.data.get("kind") != "amend"}
     effective = {entry_id: dict(e.data) for entry_id, e in by_id.items()}
@@ -254,13 +261,14 @@ def _activity_reference_problems(entries: list[Entry],
             target.update(amend.data["set"])
     for entry_id, fields in effective.items():
         origin = by_id[entry_id]
-        for message in _missing(fields, existing):
-            yield Problem(origin.path, origin.line, f"{message} (restore it, or re-point "
-                                                    "this entry with an amend line)")
+        for message in _missing(fields, existing, survivors):
+            if "merged into" not in message:
+                message += " (restore it, or re-point this entry with an amend line)"
+            yield Problem(origin.path, origin.line, message)
 
 
-def _task_reference_problems(events: list[Entry],
-                             existing: dict[str, set[str]]) -> Iterator[Problem]:
+def _task_reference_problems(events: list[Entry], existing: dict[str, set[str]],
+                             survivors: dict[tuple[str, str], str]) -> Iterator[Problem]:
     """Every task, as its events leave it, is about records that exist."""
     added: dict[str, Entry] = {}
     state: dict[str, dict] = {}
@@ -276,5 +284,5 @@ def _task_reference_problems(events: list[Entry],
             state[task_id].update(event.data["set"])
     for task_id, fields in state.items():
         origin = added[task_id]
-        for message in _missing(fields, existing):
+        for message in _missing(fields, existing, survivors):
             yield Problem(origin.path, origin.line, f"task {task_id}: {message}")

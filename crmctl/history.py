@@ -13,7 +13,7 @@ from typing import Sequence
 from crmctl.change import RECORD_TRAILER
 from crmctl.gitops import GitError
 from crmctl.model import Record
-from crmctl.store import Crm
+from crmctl.store import Crm, record_path
 
 _FIELD_SEP, _RECORD_SEP = "\x1f", "\x1e"
 PAST = {"Add": "added", "Log": "logged", "Move": "moved", "Convert": "converted",
@@ -58,12 +58,15 @@ def history(crm: Crm, record: Record | None = None, *, since: datetime | None = 
     if record is None:
         changes.update(_parse(crm.git.run(*args, "--").decode("utf-8", "replace")))
     else:
-        key = f"{record.kind}/{record.id}"
-        by_file = crm.git.run(*args, "--", record.path).decode("utf-8", "replace")
-        by_name = crm.git.run(*args, "--fixed-strings", f"--grep={RECORD_TRAILER}: {key}",
-                              "--").decode("utf-8", "replace")
-        changes.update(_parse(by_file))
-        changes.update((c, ch) for c, ch in _parse(by_name).items() if key in ch.records)
+        # A record's past includes that of the duplicates merged into it.
+        for record_id in [record.id, *(record.get("merged") or [])]:
+            key = f"{record.kind}/{record_id}"
+            by_file = crm.git.run(*args, "--", record_path(record.kind, record_id)).decode(
+                "utf-8", "replace")
+            by_name = crm.git.run(*args, "--fixed-strings", f"--grep={RECORD_TRAILER}: {key}",
+                                  "--").decode("utf-8", "replace")
+            changes.update(_parse(by_file))
+            changes.update((c, ch) for c, ch in _parse(by_name).items() if key in ch.records)
     found = sorted(changes.values(), key=lambda c: c.at, reverse=True)
     if by:
         wanted = by.lower()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from decimal import Decimal
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable, Iterator, Sequence
 
 from crmctl.errors import DataError
 from crmctl.gitops import GitError
@@ -321,6 +321,26 @@ class Index:
         row = self.db.execute(
             "SELECT data, path FROM records WHERE kind=? AND id=? AND data IS NOT NULL",
             (kind, record_id)).fetchone()
+        return self._record(kind, row[0], row[1]) if row else None
+
+    def latest_amendments(self, entry_ids: Sequence[str]) -> dict[str, str]:
+        """Entry id -> the UTC time of its latest amendment, for entries that have one."""
+        self.refresh()
+        found: dict[str, str] = {}
+        ids = list(entry_ids)
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            found.update(self.db.execute(
+                f"SELECT amends, MAX(utc) FROM amendments WHERE amends IN "
+                f"({','.join('?' * len(chunk))}) GROUP BY amends", chunk).fetchall())
+        return found
+
+    def merged_into(self, kind: str, record_id: str) -> Record | None:
+        """The record that a duplicate with this id was merged into, if any."""
+        self.refresh()
+        row = self.db.execute(
+            "SELECT r.data, r.path FROM records r, json_each(r.data, '$.merged') m "
+            "WHERE r.kind=? AND r.data IS NOT NULL AND m.value=?", (kind, record_id)).fetchone()
         return self._record(kind, row[0], row[1]) if row else None
 
     def kinds_with_id(self, record_id: str, kinds: Iterable[str],

@@ -28,7 +28,7 @@ from crmctl.records import validated, write_updated
 from crmctl.resolve import resolve
 from crmctl.store import Crm
 
-UNIONED = ("aliases", "emails", "phones", "tags")
+UNIONED = ("aliases", "merged", "emails", "phones", "tags")
 NEVER_COPIED = ("id", "name", "created", "updated", "status", "notes", "company")
 
 
@@ -50,14 +50,20 @@ def merge(crm: Crm, keep_ref: str, duplicate_refs: Sequence[str], *, actor: Acto
                         "crmctl merge KEEP DUPLICATE [DUPLICATE ...]")
     with Change(crm, actor.identity, now) as change:
         keep = resolve(crm, keep_ref, ["company", "person"])
+        _check_valid(crm, keep)
         duplicates: list[Record] = []
+        leftovers: list[str] = []  # ids merged into KEEP earlier that lines still name
         for ref in duplicate_refs:
+            if ref in (keep.get("merged") or []) and crm.index.get(keep.kind, ref) is None:
+                leftovers.append(ref)
+                continue
             dup = resolve(crm, ref, [keep.kind])
             if dup.id == keep.id:
                 raise UserError(f"cannot merge {keep.kind} {keep.name!r} into itself",
                                 "name the duplicates, not the one to keep")
             if any(d.id == dup.id for d in duplicates):
                 raise UserError(f"{dup.kind} {dup.name!r} is named twice")
+            _check_valid(crm, dup)
             duplicates.append(dup)
         if keep.kind == "person":
             elsewhere = [d for d in duplicates if d.get("company") != keep.get("company")]
@@ -67,14 +73,19 @@ def merge(crm: Crm, keep_ref: str, duplicate_refs: Sequence[str], *, actor: Acto
                                 f"{keep.get('company')}",
                                 "people are merged within one company: merge the companies "
                                 "first, or move the person")
-        fields, conflicts = combined(crm, keep, duplicates)
-        kept = write_updated(change, keep, fields)
-        moved = _repoint(change, actor, keep, duplicates)
+        fields, conflicts = combined(crm, keep, duplicates) if duplicates else ({}, [])
+        kept = write_updated(change, keep, fields) if duplicates else keep
+        moved = _repoint(change, actor, keep, [d.id for d in duplicates] + leftovers,
+                         duplicates)
+        if not duplicates and not any(moved.values()):
+            raise UserError(f"nothing still names {', '.join(leftovers)}: the merge into "
+                            f"{keep.name!r} is complete")
         for dup in duplicates:
             change.delete(dup.path)
-        names = ", ".join(f'"{d.name}"' for d in duplicates)
+        names = ", ".join([f'"{d.name}"' for d in duplicates] + leftovers)
         message = f'Merge {keep.kind} {names} into "{keep.name}"'
-        records = [f"{keep.kind}/{keep.id}"] + [f"{d.kind}/{d.id}" for d in duplicates]
+        records = [f"{keep.kind}/{keep.id}"] + [f"{keep.kind}/{i}" for i in
+                                                 [d.id for d in duplicates] + leftovers]
         if keep.kind == "person":
             records.append(f"company/{keep.get('company')}")
         if dry_run:
@@ -94,6 +105,8 @@ def combined(crm: Crm, keep: Record, duplicates: Sequence[Record]) -> tuple[dict
         values = list(data.get(key) or [])
         if key == "aliases":
             values += [d.name for d in duplicates]
+        if key == "merged":  # their ids stay taken, and keep meaning KEEP
+            values += [d.id for d in duplicates]
         for dup in duplicates:
             values += list(dup.get(key) or [])
         unique = list(dict.fromkeys(v for v in values
@@ -129,55 +142,107 @@ def combined(crm: Crm, keep: Record, duplicates: Sequence[Record]) -> tuple[dict
 
 
 def _status(crm: Crm, records: Sequence[Record]) -> str:
-    """Do-not-contact wins (it is a promise); then the status furthest along the funnel."""
+    """Do-not-contact wins (it is a promise); then the status furthest along the funnel;
+    a status outside the funnel (past-client, unqualified, ...) only when no record is in
+    it, the one listed first in crm.yaml then."""
+    from crmctl.reports.funnel import funnel_statuses
+
     statuses = [str(r.get("status")) for r in records if r.get("status")]
+    if not statuses:
+        return str(records[0].get("status"))
     dnc = crm.process.rules.do_not_contact_status
     if dnc in statuses:
         return dnc
+    funnel = funnel_statuses(crm)
     order = list(crm.process.statuses)
-    inactive = set(crm.process.rules.inactive_statuses)
-    # Active statuses rank by their place in the funnel; an inactive one (past-client,
-    # unqualified) only when nothing active is left.
-    return max(statuses, key=lambda s: (s not in inactive, order.index(s) if s in order else -1))
+
+    def rank(status: str) -> float:
+        if status in funnel:
+            return funnel.index(status)
+        return -1 - (order.index(status) if status in order else len(order)) / 1000
+
+    return max(statuses, key=rank)
 
 
-def _repoint(change: Change, actor: Actor, keep: Record,
+def _check_valid(crm: Crm, record: Record) -> None:
+    """A record that fails its schema (a hand edit) is fixed first, not merged."""
+    from crmctl.schemas import Validator
+
+    problems = [m for _, m in Validator(crm.record_schema(record.kind)).errors(dict(record.data))]
+    if problems:
+        raise UserError(f"{record.path} is not a valid {record.kind}: {problems[0]}",
+                        "fix it first (crmctl check lists every problem)")
+
+
+def _repoint(change: Change, actor: Actor, keep: Record, gone_ids: Sequence[str],
              duplicates: Sequence[Record]) -> dict[str, int]:
+    """Move what names ``gone_ids`` onto KEEP. Activity and task lines are re-pointed by
+    lines in a log file of this merge's own, so ``git revert`` of the merge removes them
+    whatever has been appended to the month's logs since."""
     crm = change.crm
     index = crm.index
-    gone = {d.id for d in duplicates}
-    moved = {"people": 0, "deals": 0, "activities": 0, "tasks": 0}
+    gone = set(gone_ids)
+    moved = {"people": 0, "deals": 0, "activities": 0, "tasks": 0, "rule tasks closed": 0}
     if keep.kind == "company":
-        for dup in duplicates:
-            for person in index.select("person", company=dup.id):
+        for dup_id in gone_ids:
+            for person in index.select("person", company=dup_id):
                 write_updated(change, person, {"company": keep.id})
                 moved["people"] += 1
-            for deal in index.select("deal", company=dup.id):
+            for deal in index.select("deal", company=dup_id):
                 write_updated(change, deal, {"company": keep.id})
                 moved["deals"] += 1
-        company_of = {"company": keep.id}
-        entries = [e for dup in duplicates for e in index.timeline(company=dup.id)]
+        pointer = {"company": keep.id}
+        entries = [e for dup_id in gone_ids for e in index.timeline(company=dup_id)]
     else:
         for deal in index.select("deal", company=keep.get("company")):
             if deal.get("person") in gone:
                 write_updated(change, deal, {"person": keep.id})
                 moved["deals"] += 1
-        company_of = {"person": keep.id}
-        entries = [e for dup in duplicates for e in index.timeline(person=dup.id)]
+        pointer = {"person": keep.id}
+        entries = [e for dup_id in gone_ids for e in index.timeline(person=dup_id)]
     entries = list({e["id"]: e for e in entries if e.get("id")}.values())
+    own = f"merge-{activities.new_id()[:8]}.jsonl"
+    log = f"{activities.LOG_FOLDER}/{change.now:%Y-%m}/{own}"
+    latest = index.latest_amendments([e["id"] for e in entries])
     company = keep.id if keep.kind == "company" else str(keep.get("company"))
-    activities.append(change, [{
-        "id": activities.new_id(), "kind": "amend", "at": stamp(change.now),
-        "amends": entry["id"], "company": company, "set": company_of,
-        "by": actor.user_id or actor.identity.email, "by_name": actor.identity.name,
-    } for entry in entries])
+    for entry in entries:
+        activities.append_line(change, log, {
+            "id": activities.new_id(), "kind": "amend",
+            "at": _after(latest.get(entry["id"]), change.now),
+            "amends": entry["id"], "company": company, "set": pointer,
+            "by": actor.user_id or actor.identity.email, "by_name": actor.identity.name})
     moved["activities"] = len(entries)
+    task_log = f"{tasks.TASK_FOLDER}/{change.now:%Y-%m}/{own}"
     column = keep.kind
-    for task in index.tasks(status=None):
-        if task.get(column) in gone:
-            tasks.repoint(change, actor, task, company_of)
-            moved["tasks"] += 1
+    all_tasks = index.tasks(status=None)
+    kept_rules = {t.get("rule") for t in all_tasks
+                  if t.get("rule") and t.get("status") == "open" and t.get(column) == keep.id}
+    for task in all_tasks:
+        if task.get(column) not in gone:
+            continue
+        tasks.repoint(change, actor, task, pointer, path=task_log)
+        moved["tasks"] += 1
+        rule = task.get("rule")
+        if rule and task.get("status") == "open":
+            if rule in kept_rules:  # the same rule's task is on KEEP already: one is enough
+                tasks.close(change, actor, task, "closed by the merge: the same rule's task "
+                            f"is open on {keep.name}", path=task_log)
+                moved["rule tasks closed"] += 1
+            kept_rules.add(rule)
     return moved
+
+
+def _after(latest_utc: str | None, now: datetime) -> str:
+    """``now``, or a second after the latest amendment of the same entry when that is not
+    earlier: amendments apply in time order, and two merges within a second (A into B, then
+    B into C) must still apply in the order they were made."""
+    from datetime import timedelta, timezone
+
+    if latest_utc:
+        latest = datetime.fromisoformat(latest_utc).replace(tzinfo=timezone.utc)
+        if latest >= now:
+            return stamp((latest + timedelta(seconds=1)).astimezone(now.tzinfo))
+    return stamp(now)
 
 
 def _diff(change: Change) -> str:

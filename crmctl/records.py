@@ -125,10 +125,14 @@ def _precheck(crm: Crm, kind: str, fields: Mapping[str, Any], now: datetime) -> 
 
 
 def unique_id(crm: Crm, kind: str, base: str) -> str:
-    """``base``, or ``base-2``, ``base-3``...: the first free one, in the index and on disk."""
+    """``base``, or ``base-2``, ``base-3``...: the first free one, in the index and on disk.
+
+    The id of a duplicate merged away stays taken: old log lines and other clones still
+    name it, and must keep meaning the record it was merged into."""
     candidate, n = base, 1
     while crm.index.kinds_with_id(candidate, [kind]) or (
-            crm.root / record_path(kind, candidate)).exists():
+            crm.root / record_path(kind, candidate)).exists() or \
+            crm.index.merged_into(kind, candidate) is not None:
         n += 1
         candidate = f"{base}-{n}"
     return candidate

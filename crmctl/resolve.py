@@ -50,6 +50,11 @@ def resolve(crm: Crm, ref: str, kinds: Sequence[str] = ALL_KINDS,
         if len(found) > 1:
             raise Ambiguous(f"{text!r} is the id of a {' and a '.join(found)}",
                             f"say which: {found[0]}/{text}")
+        if company is None:  # the id of a duplicate merged away names its survivor
+            for kind in kinds:
+                survivor = index.merged_into(kind, text)
+                if survivor is not None:
+                    return survivor
     # Exact before normalised before fuzzy: "Acme Products Inc" is exactly one record even
     # when "Acme Paper Products" scores high too.
     for exact in (index.by_folded_name(" ".join(fold(text).split()), kinds, company),

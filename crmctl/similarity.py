@@ -24,7 +24,8 @@ from crmctl.names import LEGAL_SUFFIXES, normalize_company, normalize_person
 _GLUED_SUFFIXES = sorted((s for s in LEGAL_SUFFIXES if len(s) >= 3), key=len, reverse=True)
 DIFFERENT_DOMAIN_PENALTY = 15
 DIFFERENT_ADDRESS_PENALTY = 10
-DIFFERENT_NUMBER_PENALTY = 20   # "Store 12" and "Store 21" are two branches, not one typo
+DIFFERENT_NUMBER_PENALTY = 20
+DIFFERENT_WORD_PENALTY = 15     # "Deutsche Bank" and "Deutsche Bahn": one word, another name   # "Store 12" and "Store 21" are two branches, not one typo
 MAX_BLOCK = 400           # a block bigger than this is split by a second key
 PREFIX = 5                # letters of the squashed name that make a block
 
@@ -97,10 +98,30 @@ def acronym(norm: str) -> str:
     return "".join(word[0] for word in norm.split() if word not in ("and", "of", "the"))
 
 
+def plain(squashed: str) -> str:
+    """German umlauts spelled out and folded alike: 'mueller', 'muller' -> 'muller'."""
+    return squashed.replace("ae", "a").replace("oe", "o").replace("ue", "u")
+
+
 def name_score(a: str, b: str, a_squashed: str, b_squashed: str) -> float:
     from rapidfuzz import fuzz
 
-    return max(fuzz.token_sort_ratio(a, b), fuzz.ratio(a_squashed, b_squashed))
+    return max(fuzz.token_sort_ratio(a, b), fuzz.ratio(a_squashed, b_squashed),
+               fuzz.ratio(plain(a_squashed), plain(b_squashed)))
+
+
+def _other_word(a: str, b: str) -> tuple[str, str] | None:
+    """The one whole word two names differ by, when it is not a typo of the other
+    ('deutsche bank' / 'deutsche bahn'): two names, not two spellings of one."""
+    from rapidfuzz import fuzz
+
+    only_a, only_b = set(a.split()) - set(b.split()), set(b.split()) - set(a.split())
+    if len(only_a) == 1 and len(only_b) == 1:
+        x, y = only_a.pop(), only_b.pop()
+        if min(len(x), len(y)) >= 3 and not x.isdigit() and not y.isdigit() \
+                and fuzz.ratio(plain(x), plain(y)) < 80:
+            return x, y
+    return None
 
 
 def score(a: Candidate, b: Candidate) -> Scored:
@@ -117,6 +138,10 @@ def score(a: Candidate, b: Candidate) -> Scored:
                 break
             if (x, y) != (a.norm, b.norm):
                 best = 100.0 if x == y else max(best, name_score(x, y, squash(x), squash(y)))
+    other = _other_word(a.norm, b.norm) if best < 100.0 else None
+    if other:
+        reasons.append(f"different words ({other[0]} / {other[1]})")
+        best -= DIFFERENT_WORD_PENALTY
     numbers_a, numbers_b = a.numbers, b.numbers
     if best < 100.0 and numbers_a and numbers_b and numbers_a != numbers_b:
         reasons.append("different numbers in the names")
@@ -181,6 +206,7 @@ def _blocks(candidates: Sequence[Candidate]) -> Iterable[tuple[str, list[int]]]:
     for i, c in enumerate(candidates):
         squashed = c.squashed
         keyed[f"p:{squashed[:PREFIX]}"].append(i)
+        keyed[f"p:{plain(squashed)[:PREFIX]}"].append(i)  # Mueller meets Müller
         words = norms[i].split()
         # Every token that is rare enough; a long common one still blocks with the prefix.
         for token in set(words):

@@ -158,17 +158,23 @@ def find_task(crm: Crm, typed: str) -> dict[str, Any]:
 
 
 def _event(change: Change, actor: Actor, task: Mapping[str, Any], op: str,
-           **fields: Any) -> None:
+           path: str | None = None, **fields: Any) -> None:
     event = {"id": activities.new_id(), "task": task["id"], "op": op, "at": stamp(change.now),
              **fields, "by": actor.user_id or actor.identity.email,
              "by_name": actor.identity.name}
-    activities.append_line(change, task_path(task["id"], change.now), event)
+    activities.append_line(change, path or task_path(task["id"], change.now), event)
 
 
 def repoint(change: Change, actor: Actor, task: Mapping[str, Any],
-            about: Mapping[str, str | None]) -> None:
+            about: Mapping[str, str | None], path: str | None = None) -> None:
     """Stage a ``set`` event making ``task`` about other records (after a convert or merge)."""
-    _event(change, actor, task, "set", set=dict(about))
+    _event(change, actor, task, "set", path, set=dict(about))
+
+
+def close(change: Change, actor: Actor, task: Mapping[str, Any], note: str,
+          path: str | None = None) -> None:
+    """Stage a ``done`` event for ``task`` with ``note`` saying why."""
+    _event(change, actor, task, "done", path, note=note)
 
 
 def _records_of(task: Mapping[str, Any]) -> list[str]:

@@ -89,9 +89,14 @@ def _describe(crm, found) -> dict[str, Any]:  # type: ignore[no-untyped-def]
                         "activities": logged, "created": str(record.get("created") or "")})
     # Keep the one with the most on it, then the oldest: the fewest references to move.
     members.sort(key=lambda m: (-(m["people"] + m["deals"] + m["activities"]), m["created"]))
+    # People are merged within one company; someone who moved on is not a duplicate to
+    # merge (and an acronym alone is no reason to merge anything).
+    apart = len({m["company"] for m in members}) > 1 and members[0]["company"] is not None
+    mergeable = bool(members) and not found.tentative and not apart
     return {"score": found.score, "reasons": found.reasons, "tentative": found.tentative,
-            "keep": members[0]["id"] if members else None,
-            "merge": ["crmctl", "merge", *(m["id"] for m in members)], "members": members}
+            "apart": apart, "keep": members[0]["id"] if mergeable else None,
+            "merge": ["crmctl", "merge", *(m["id"] for m in members)] if mergeable else None,
+            "members": members}
 
 
 def _print_groups(rows: list[dict[str, Any]], plural: str, threshold: float) -> None:
@@ -109,7 +114,11 @@ def _print_groups(rows: list[dict[str, Any]], plural: str, threshold: float) -> 
         typer.echo(f"{n}. {row['score']:.0f}%: {', '.join(row['reasons'])}")
         write_rows(row["members"], columns, "table", headers=[c.upper() for c in columns],
                    numeric=["people", "deals", "activities"])
-        typer.echo("   merge: " + " ".join(_quoted(row["merge"])))
+        if row["merge"]:
+            typer.echo("   merge: " + " ".join(_quoted(row["merge"])))
+        else:
+            typer.echo("   at different companies: merge their companies first if those "
+                       "are one, or mark them not duplicates (crmctl dedupe people -i)")
     if tentative:
         typer.echo("")
         typer.echo("Possibly the same (an acronym alone links them; never grouped on that):")
@@ -127,6 +136,7 @@ def _quoted(words: list[str]) -> list[str]:
 def _walk(ctx: typer.Context, crm, kind: str, rows: list[dict[str, Any]]) -> None:  # type: ignore[no-untyped-def]
     """One group at a time: merge into a chosen member, skip, or mark as not duplicates."""
     from crmctl.dedupe import mark_distinct
+    from crmctl.errors import CrmError
     from crmctl.merge import merge as merge_records
     from crmctl.render import write_rows
 
@@ -138,19 +148,22 @@ def _walk(ctx: typer.Context, crm, kind: str, rows: list[dict[str, Any]]) -> Non
         write_rows([{"n": i, **m} for i, m in enumerate(members, 1)],
                    ["n", "id", "name", "status", "owner", "deals", "activities"], "table",
                    headers=["#", "ID", "NAME", "STATUS", "OWNER", "DEALS", "ACTIVITIES"])
-        choices = "/".join(str(i) for i in range(1, len(members) + 1))
+        choices = "/".join(str(i) for i in range(1, len(members) + 1)) if row["merge"] else ""
+        if not choices:
+            typer.echo("  (at different companies: they cannot be merged as people)")
         while True:
+            question = (f"Keep which ({choices}, merging the others into it), s to skip, "
+                        "n for not duplicates, q to quit" if choices else
+                        "s to skip, n for not duplicates, q to quit")
             try:
-                answer = typer.prompt(f"Keep which ({choices}, merging the others into it), "
-                                      "s to skip, n for not duplicates, q to quit",
-                                      default="s").strip().lower()
+                answer = typer.prompt(question, default="s").strip().lower()
             except (EOFError, typer.Abort):  # input ended (^D): stop here, done is done
                 typer.echo("")
                 return
-            if answer in ("s", "n", "q") or (answer.isdigit()
+            if answer in ("s", "n", "q") or (choices and answer.isdigit()
                                             and 1 <= int(answer) <= len(members)):
                 break
-            typer.echo(f"  type {choices}, s, n or q")
+            typer.echo(f"  type {choices + ', ' if choices else ''}s, n or q")
         if answer == "q":
             return
         if answer == "s":
@@ -161,8 +174,12 @@ def _walk(ctx: typer.Context, crm, kind: str, rows: list[dict[str, Any]]) -> Non
             typer.echo("  remembered: not duplicates")
             continue
         keep = ids[int(answer) - 1]
-        merged = merge_records(crm, keep, [i for i in ids if i != keep], actor=actor,
-                               now=now())
+        try:
+            merged = merge_records(crm, keep, [i for i in ids if i != keep], actor=actor,
+                                   now=now())
+        except CrmError as exc:  # say why, and go on with the next group
+            typer.echo(f"  not merged: {exc}")
+            continue
         _say_merged(merged)
 
 
