@@ -55,7 +55,8 @@ def dedupe(
                      "reasons": "; ".join(r["reasons"]), **m}
                     for n, r in enumerate(rows, 1) for m in r["members"]],
                    ["group", "score", "tentative", "reasons", "id", "name", "status", "owner",
-                    "people", "deals", "activities"], "csv")
+                    "domain" if chosen == "company" else "company", "people", "deals",
+                    "activities"], "csv")
         return
     plural = "companies" if chosen == "company" else "people"
     if not rows:
