@@ -52,7 +52,8 @@ def normalize_company(name: str) -> str:
     Legal suffixes and a leading 'the' are dropped, unless nothing else would be left.
     """
     words = _joined_letters(tokens(name))
-    core = [w for w in words if w not in LEGAL_SUFFIXES]
+    # Joined again once legal forms are out ("a inc a" -> "aa"), so normalising is idempotent.
+    core = _joined_letters([w for w in words if w not in LEGAL_SUFFIXES])
     while len(core) > 1 and core[0] == "the":
         core = core[1:]
     return " ".join(core or words)

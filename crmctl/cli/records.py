@@ -23,6 +23,7 @@ def register(app: typer.Typer) -> None:
     app.add_typer(add_app, name="add")
     app.command("show")(show)
     app.command("list")(list_)
+    app.command("edit")(edit)
 
 
 def init(
@@ -302,3 +303,61 @@ def timeline_row(entry, name_of) -> dict:  # type: ignore[no-untyped-def]
             "by": entry.get("by_name") or entry.get("by"), "what": what,
             "with": ", ".join(parties),
             "note": first_line(entry.get("note") or entry.get("reason"), 60)}
+
+
+def edit(
+    ctx: typer.Context,
+    record: Annotated[str, typer.Argument(metavar="RECORD", help="The company, person or deal to edit.",
+                                          autocompletion=complete_records(ANY_RECORD))],
+    set_: Annotated[Optional[list[str]], typer.Option("--set", metavar="FIELD=VALUE", help="Set a field (repeat); lists take comma-separated values.")] = None,
+    unset: Annotated[Optional[list[str]], typer.Option("--unset", metavar="FIELD", help="Remove a field (repeat).")] = None,
+) -> None:
+    """Change a record's fields: in $EDITOR (validated on save), or with --set/--unset."""
+    from crmctl.edit import edit as edit_record
+    from crmctl.errors import UsageError
+
+    crm = open_crm(ctx)
+    in_editor = None
+    if not set_ and not unset:
+        if not (sys.stdin.isatty() and sys.stdout.isatty()):
+            raise UsageError("without a terminal, say what to change",
+                             "crmctl edit RECORD --set FIELD=VALUE [--unset FIELD]")
+        in_editor = _edit_in_editor
+    edited = edit_record(crm, record, actor=acting(ctx, crm), now=now(), set_=set_ or [],
+                         unset=unset or [], in_editor=in_editor)
+    if edited.commit is None:
+        say(f"No change to {edited.record.kind} {edited.record.name}")
+        return
+    typer.echo(edited.message)
+
+
+def _edit_in_editor(text: str, error: Optional[str]) -> Optional[str]:
+    """$VISUAL/$EDITOR on the record's YAML; errors of the last try shown on top as comments.
+    None when the editor fails (nothing is changed then)."""
+    import os
+    import shlex
+    import subprocess
+    import tempfile
+
+    from crmctl.errors import UserError
+
+    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+    header = "".join(f"# {line}\n" for line in (
+        [f"error: {error}", "fix it and save, or empty the file to give up"] if error else
+        ["Edit and save; lines starting with # are ignored. Empty the file to give up."]))
+    body = "\n".join(l for l in text.splitlines() if not l.startswith("#"))
+    with tempfile.TemporaryDirectory(prefix="crmctl-") as folder:
+        path = os.path.join(folder, "record.yaml")
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(header + body + "\n")
+        try:
+            status = subprocess.run([*shlex.split(editor), path]).returncode
+        except OSError as exc:
+            raise UserError(f"cannot start the editor {editor!r}: {exc.strerror}",
+                            "set $EDITOR, or use --set FIELD=VALUE") from None
+        if status != 0:
+            return None
+        with open(path, encoding="utf-8") as handle:
+            edited = handle.read()
+    kept = "\n".join(l for l in edited.splitlines() if not l.startswith("#")).strip()
+    return kept + "\n" if kept else None

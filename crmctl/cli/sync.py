@@ -94,8 +94,10 @@ def clone(
 
 
 def merge_driver(
-    base: Annotated[str, typer.Argument()], ours: Annotated[str, typer.Argument()],
-    theirs: Annotated[str, typer.Argument()], path: Annotated[str, typer.Argument()],
+    base: Annotated[str, typer.Argument(help="The common ancestor's version (%O).")],
+    ours: Annotated[str, typer.Argument(help="Our version, where the result goes (%A).")],
+    theirs: Annotated[str, typer.Argument(help="Their version (%B).")],
+    path: Annotated[str, typer.Argument(help="The file's path in the CRM (%P).")],
 ) -> None:
     """git's merge driver for record files (registered by init and clone)."""
     from crmctl.mergedriver import run_driver

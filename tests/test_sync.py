@@ -1,0 +1,307 @@
+"""A team on one CRM: init --remote, clone, sync through a bare remote, field-by-field merges,
+a real conflict settled with resolve, and edit.
+
+Every clone is a real git clone in a temporary folder; every command a real crmctl process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import add_users, crmctl, git
+
+SARAH = {"CRMCTL_USER": "sarah"}
+JIM = {"CRMCTL_USER": "jim"}
+
+
+def ok(*args: str, cwd: Path, env: dict | None = None) -> str:
+    result = crmctl(*args, cwd=cwd, env=env)
+    assert result.returncode == 0, (args, result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr
+    return result.stdout
+
+
+def refused(code: int, *args: str, cwd: Path, env: dict | None = None) -> str:
+    head = git(cwd, "rev-parse", "HEAD")
+    result = crmctl(*args, cwd=cwd, env=env)
+    assert result.returncode == code, (args, result.stdout, result.stderr)
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert git(cwd, "rev-parse", "HEAD") == head
+    return result.stderr
+
+
+@pytest.fixture
+def team(tmp_path, crm_root) -> tuple[Path, Path, Path]:
+    """A bare remote, Sarah's clone (the one init made) and Jim's, with Acme in it."""
+    add_users(crm_root, ("sarah", "Sarah Closer", "sarah@example.com"),
+              ("jim", "Jim Seller", "jim@example.com"))
+    ok("add", "company", "Acme Products", "--domain", "acme.com", cwd=crm_root, env=SARAH)
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", str(remote))
+    git(crm_root, "remote", "add", "origin", str(remote))
+    assert ok("sync", cwd=crm_root, env=SARAH).startswith("In: nothing\nOut: ")
+    jim = tmp_path / "jim"
+    assert "Cloned the CRM into" in ok("clone", str(remote), str(jim), cwd=tmp_path)
+    return remote, crm_root, jim
+
+
+def shown(root: Path, ref: str) -> dict:
+    return json.loads(ok("show", ref, "--format", "json", cwd=root))
+
+
+# --- joining -----------------------------------------------------------------------------------
+
+def test_init_remote_pushes_the_new_crm_and_clone_sets_everything_up(tmp_path) -> None:
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", str(remote))
+    out = ok("init", str(tmp_path / "first"), "--remote", str(remote), cwd=tmp_path)
+    assert f"teammates join with: crmctl clone {remote}" in out
+    assert git(remote, "log", "--format=%s").splitlines() == ["Create the CRM"]
+    ok("clone", str(remote), str(tmp_path / "second"), cwd=tmp_path)
+    for clone in (tmp_path / "first", tmp_path / "second"):
+        assert "merge-driver %O %A %B %P" in git(clone, "config", "merge.crmctl-record.driver")
+        assert "check --staged" in (clone / ".git" / "hooks" / "pre-commit").read_text()
+        assert "companies/**/*.yaml merge=crmctl-record" in (clone / ".gitattributes").read_text()
+
+
+def test_clone_of_something_that_is_not_a_crm_says_so(tmp_path) -> None:
+    plain = tmp_path / "plain.git"
+    git(tmp_path, "init", "-q", "--bare", str(plain))
+    result = crmctl("clone", str(plain), str(tmp_path / "x"), cwd=tmp_path)
+    assert result.returncode != 0 and "not a CRM (no crm.yaml)" in result.stderr
+
+
+def test_sync_without_a_remote_says_how_to_get_one(crm_root) -> None:
+    assert "has no remote 'origin' to sync with" in refused(1, "sync", cwd=crm_root)
+
+
+# --- no conflict where none is real --------------------------------------------------------
+
+def test_concurrent_logs_tasks_and_edits_of_different_fields_merge(team) -> None:
+    remote, sarah, jim = team
+    ok("log", "acme", "--type", "note", "--note", "Sarah's note", cwd=sarah, env=SARAH)
+    ok("task", "add", "Sarah's task", "--for", "acme", cwd=sarah, env=SARAH)
+    ok("edit", "acme", "--set", "domain=acme.org", cwd=sarah, env=SARAH)
+    ok("log", "acme", "--type", "note", "--note", "Jim's note", cwd=jim, env=JIM)
+    ok("task", "add", "Jim's task", "--for", "acme", cwd=jim, env=JIM)
+    ok("move", "acme", "prospect", cwd=jim, env=JIM)
+    assert ok("sync", cwd=sarah, env=SARAH) == "In: nothing\nOut: 3 changes from Sarah Closer\n"
+    assert ok("sync", cwd=jim, env=JIM) == \
+        "In: 3 changes from Sarah Closer\nOut: 3 changes from Jim Seller\n"
+    assert ok("sync", cwd=sarah, env=SARAH) == \
+        "In: 3 changes from Jim Seller\nOut: nothing\n"
+    for clone in (sarah, jim):
+        acme = shown(clone, "acme")
+        assert (acme["record"]["domain"], acme["record"]["status"]) == ("acme.org", "prospect")
+        notes = sorted(e["note"] for e in acme["timeline"] if e["kind"] == "activity")
+        assert notes == ["Jim's note", "Sarah's note"]
+        tasks = json.loads(ok("task", "list", "--all", "--format", "json", cwd=clone))
+        assert sorted(t["text"] for t in tasks) == ["Jim's task", "Sarah's task"]
+        assert crmctl("check", cwd=clone).returncode == 0
+        assert git(clone, "status", "--porcelain") == ""
+    assert git(sarah, "rev-parse", "HEAD") == git(jim, "rev-parse", "HEAD") == \
+        git(remote, "rev-parse", "HEAD")
+
+
+def test_both_adding_an_email_to_one_person_keeps_both(team) -> None:
+    remote, sarah, jim = team
+    ok("add", "person", "Jane Doe", "--company", "acme", "--email", "jane@acme.com",
+       cwd=sarah, env=SARAH)
+    ok("sync", cwd=sarah, env=SARAH)
+    ok("sync", cwd=jim, env=JIM)
+    ok("edit", "Jane Doe", "--set", "emails=jane@acme.com,jane@home.example", cwd=sarah,
+       env=SARAH)
+    ok("edit", "Jane Doe", "--set", "emails=jane@acme.com,jd@acme.com", cwd=jim, env=JIM)
+    ok("sync", cwd=sarah, env=SARAH)
+    ok("sync", cwd=jim, env=JIM)
+    assert shown(jim, "Jane Doe")["record"]["emails"] == \
+        ["jane@acme.com", "jd@acme.com", "jane@home.example"]
+
+
+def test_sync_retries_when_someone_pushes_in_between(team, tmp_path) -> None:
+    """Jim's push is overtaken: a pre-push hook lets Sarah push first, once. Jim's sync
+    fetches, merges and pushes again, and both changes reach the remote."""
+    remote, sarah, jim = team
+    ok("log", "acme", "--type", "note", "--note", "Sarah, meanwhile", cwd=sarah, env=SARAH)
+    ok("log", "acme", "--type", "note", "--note", "Jim's", cwd=jim, env=JIM)
+    marker = tmp_path / "raced"
+    hook = jim / ".git" / "hooks" / "pre-push"
+    hook.write_text(f"#!/bin/sh\n[ -e '{marker}' ] && exit 0\ntouch '{marker}'\n"
+                    f"cd '{sarah}' && env -u GIT_DIR -u GIT_INDEX_FILE CRMCTL_USER=sarah "
+                    f"'{sys.executable}' -m crmctl sync >/dev/null\n")
+    hook.chmod(hook.stat().st_mode | stat.S_IEXEC)
+    out = ok("sync", cwd=jim, env=JIM)
+    assert marker.exists()  # the race happened
+    assert out == "In: 1 change from Sarah Closer\nOut: 1 change from Jim Seller\n"
+    notes = [json.loads(l)["note"] for p in (remote,) for l in git(
+        remote, "show", "HEAD:" + next(
+            p for p in git(remote, "ls-tree", "-r", "--name-only", "HEAD").splitlines()
+            if p.startswith("activities/"))).splitlines()]
+    assert sorted(notes) == ["Jim's", "Sarah, meanwhile"]
+
+
+# --- a real conflict -------------------------------------------------------------------------
+
+def test_a_real_conflict_stops_cleanly_and_resolve_settles_it(team) -> None:
+    remote, sarah, jim = team
+    ok("move", "acme", "client", cwd=sarah, env=SARAH)
+    ok("sync", cwd=sarah, env=SARAH)
+    ok("move", "acme", "unqualified", cwd=jim, env=JIM)
+    result = crmctl("sync", cwd=jim, env=JIM)
+    assert result.returncode == 5
+    assert result.stderr == (
+        "crmctl: error: company 'Acme Products': status is 'unqualified' here and 'client' on "
+        "the remote (choose: crmctl resolve acme-products status --ours (or --theirs, or "
+        "--value VALUE); crmctl resolve lists them all)\n")
+    record = next((jim / "companies").rglob("acme-products.yaml")).read_text()
+    assert "<<<<<<<" not in record and "status: unqualified" in record  # ours, no markers
+    assert "crmctl resolve acme-products status --ours|--theirs|--value VALUE" in \
+        ok("resolve", cwd=jim)
+    # Nothing else writes while the merge is open: it would lose the other side.
+    assert "a sync is waiting for conflicts to be settled" in refused(
+        5, "log", "acme", "--type", "note", "--note", "x", cwd=jim, env=JIM)
+    assert "give RECORD FIELD and one of" in refused(2, "resolve", "acme-products", cwd=jim)
+    assert "no conflict on 'nope'" in refused(1, "resolve", "nope", "status", "--ours", cwd=jim)
+    out = ok("resolve", "acme-products", "status", "--theirs", cwd=jim, env=JIM)
+    assert "All conflicts resolved and the merge committed" in out
+    assert ok("sync", cwd=jim, env=JIM) == "In: nothing\nOut: 1 change from Jim Seller\n"
+    assert shown(jim, "acme")["record"]["status"] == "client"
+    assert crmctl("check", cwd=jim).returncode == 0
+    assert git(jim, "status", "--porcelain") == ""
+
+
+def test_resolve_with_a_value_of_ones_own(team) -> None:
+    remote, sarah, jim = team
+    ok("edit", "acme", "--set", "domain=acme.de", cwd=sarah, env=SARAH)
+    ok("sync", cwd=sarah, env=SARAH)
+    ok("edit", "acme", "--set", "domain=acme.fr", cwd=jim, env=JIM)
+    crmctl("sync", cwd=jim, env=JIM)
+    bad = refused(1, "resolve", "acme-products", "domain", "--value", "not a domain", cwd=jim,
+                  env=JIM)
+    assert "domain" in bad and "not a domain" in bad
+    ok("resolve", "acme-products", "domain", "--value", "acme.eu", cwd=jim, env=JIM)
+    assert shown(jim, "acme")["record"]["domain"] == "acme.eu"
+
+
+def test_a_conflict_outside_record_fields_is_undone_and_named(team) -> None:
+    remote, sarah, jim = team
+    for clone, currency in ((sarah, "EUR"), (jim, "GBP")):
+        text = (clone / "crm.yaml").read_text().replace("currency: USD", f"currency: {currency}")
+        (clone / "crm.yaml").write_text(text)
+        git(clone, "commit", "-qam", f"Bill in {currency}")
+    ok("sync", cwd=sarah, env=SARAH)
+    head = git(jim, "rev-parse", "HEAD")
+    result = crmctl("sync", cwd=jim, env=JIM)
+    assert result.returncode == 5
+    assert "collide with yours in crm.yaml; nothing was merged" in result.stderr
+    assert git(jim, "rev-parse", "HEAD") == head and git(jim, "status", "--porcelain") == ""
+    assert "<<<<<<<" not in (jim / "crm.yaml").read_text()
+
+
+def test_check_after_a_pull_names_the_file_a_teammate_broke(team) -> None:
+    remote, sarah, jim = team
+    path = next((sarah / "companies").rglob("acme-products.yaml"))
+    path.write_text(path.read_text().replace("status: lead", "status: hot"))
+    git(sarah, "commit", "-qam", "Hand edit", "--no-verify")  # past the hook, on purpose
+    ok("sync", cwd=sarah, env=SARAH)
+    ok("sync", cwd=jim, env=JIM)
+    result = crmctl("check", cwd=jim)
+    assert result.returncode == 1
+    assert result.stdout.startswith("companies/ac/acme-products.yaml:")
+    assert "'hot' is not one of" in result.stdout
+
+
+# --- edit --------------------------------------------------------------------------------------
+
+def test_edit_sets_and_unsets_fields_in_one_commit(team) -> None:
+    remote, sarah, jim = team
+    before = int(git(sarah, "rev-list", "--count", "HEAD"))
+    assert ok("edit", "acme", "--set", "source=referral", "--set", "tags=big,eu",
+              "--unset", "domain", cwd=sarah, env=SARAH) == \
+        'Edit company "Acme Products": source, tags, domain\n'
+    record = shown(sarah, "acme")["record"]
+    assert (record["source"], record["tags"], record.get("domain")) == \
+        ("referral", ["big", "eu"], None)
+    assert int(git(sarah, "rev-list", "--count", "HEAD")) == before + 1
+    assert git(sarah, "log", "-1", "--format=%an") == "Sarah Closer"
+
+
+@pytest.mark.parametrize("args, says", [
+    (("--set", "status=hot"), "'hot' is not one of"),
+    (("--set", "fax=123"), "unknown company field 'fax'"),
+    (("--set", "id=other"), "id cannot be edited"),
+    (("--set", "oops"), "is not FIELD=VALUE"),
+], ids=["bad-value", "unknown-field", "id", "no-equals"])
+def test_edit_refuses_what_would_not_validate(team, args, says) -> None:
+    remote, sarah, jim = team
+    assert says in refused(1, "edit", "acme", *args, cwd=sarah, env=SARAH)
+    assert git(sarah, "status", "--porcelain") == ""
+
+
+def on_a_terminal(args: list[str], cwd: Path, editor: Path) -> tuple[int, str, str]:
+    import pty
+    import select
+    import subprocess
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "crmctl", *args], cwd=cwd, stdin=slave,
+                            stdout=slave, stderr=subprocess.PIPE,
+                            env={**os.environ, **SARAH, "EDITOR": str(editor),
+                                 "VISUAL": str(editor)})
+    os.close(slave)
+    shown_ = b""
+    while select.select([master], [], [], 60)[0]:  # a guard against a hang, not a timing
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        shown_ += chunk
+    os.close(master)
+    code = proc.wait()
+    return code, shown_.decode(errors="replace"), proc.stderr.read().decode(errors="replace")
+
+
+def test_edit_in_the_editor_reopens_with_the_error_then_commits(team, tmp_path) -> None:
+    """The first save is invalid (status: hot); the editor is opened again with the error
+    on top, the second save is fixed."""
+    remote, sarah, jim = team
+    seen = tmp_path / "seen"
+    editor = tmp_path / "editor.sh"
+    editor.write_text(f"""#!/bin/sh
+cat "$1" >> '{seen}'
+if grep -q '^# error:' "$1"; then
+    sed -i 's/^status: .*/status: client/' "$1"
+else
+    sed -i 's/^status: .*/status: hot/' "$1"
+fi
+""")
+    editor.chmod(0o755)
+    code, screen, stderr = on_a_terminal(["edit", "acme"], sarah, editor)
+    assert code == 0, (screen, stderr)
+    assert "# error: status: 'hot' is not one of" in seen.read_text()
+    assert shown(sarah, "acme")["record"]["status"] == "client"
+    assert git(sarah, "log", "-1", "--format=%s") == 'Edit company "Acme Products": status'
+
+
+def test_edit_in_the_editor_abandoned_changes_nothing(team, tmp_path) -> None:
+    remote, sarah, jim = team
+    editor = tmp_path / "editor.sh"
+    editor.write_text("#!/bin/sh\n: > \"$1\"\n")  # the person empties the file: give up
+    editor.chmod(0o755)
+    head = git(sarah, "rev-parse", "HEAD")
+    code, screen, stderr = on_a_terminal(["edit", "acme"], sarah, editor)
+    assert code == 0 and "No change to company Acme Products" in stderr
+    assert git(sarah, "rev-parse", "HEAD") == head
+
+
+def test_edit_without_a_terminal_or_options_is_a_usage_error(team) -> None:
+    remote, sarah, jim = team
+    assert "without a terminal, say what to change" in refused(2, "edit", "acme", cwd=sarah)
