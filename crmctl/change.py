@@ -29,6 +29,7 @@ class Change:
         self.now = now
         self.pending: dict[str, bytes | None] = {}
         self.made_tasks: set[str] = set()  # rule-made task ids staged in this change
+        self.committed = False
         self._lock = crm_lock(crm)
 
     def __enter__(self) -> "Change":
@@ -49,6 +50,10 @@ class Change:
                  tb: TracebackType | None) -> None:
         self.crm.git.pass_fds = ()
         self._lock.__exit__()
+        if exc_type is None and self.committed:
+            from crmctl.autosync import kick
+
+            kick(self.crm)  # after the lock is released: the sync takes it in the background
 
     def read(self, path: str) -> str | None:
         """The file as this change will leave it: staged text, else the work tree's."""
@@ -100,6 +105,7 @@ class Change:
         # The commit has landed: from here on nothing is undone. If git's index cannot be
         # updated now (another git holds index.lock), the journal stays and the next
         # command's recovery updates it.
+        self.committed = True
         try:
             self.crm.git.stage(paths)
         except GitError:

@@ -149,6 +149,7 @@ class Process:
     users: tuple[User, ...]
     fields: Mapping[str, Mapping[str, Mapping[str, Any]]]
     currency: str = "USD"
+    sync: str = "manual"  # auto: a background sync after every write
     duplicate_threshold: float = 90
     rules: Rules = field(default_factory=Rules)
     workflows: tuple[Workflow, ...] = ()

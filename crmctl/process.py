@@ -145,6 +145,7 @@ def _build(doc: dict) -> Process:
         users=tuple(User(u["id"], u["name"], u.get("email")) for u in doc.get("users") or []),
         fields={kind: dict(spec or {}) for kind, spec in (doc.get("fields") or {}).items()},
         currency=doc.get("currency", "USD"),
+        sync=doc.get("sync", "manual"),
         duplicate_threshold=doc.get("duplicate_threshold", 90),
         rules=_rules(doc.get("rules") or {}),
         workflows=tuple(_workflow(w) for w in doc.get("workflows") or []),

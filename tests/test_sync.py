@@ -305,3 +305,44 @@ def test_edit_in_the_editor_abandoned_changes_nothing(team, tmp_path) -> None:
 def test_edit_without_a_terminal_or_options_is_a_usage_error(team) -> None:
     remote, sarah, jim = team
     assert "without a terminal, say what to change" in refused(2, "edit", "acme", cwd=sarah)
+
+
+# --- auto-sync -----------------------------------------------------------------------------
+
+def wait_for(condition, what: str) -> None:
+    """Poll for a background process's work: a guard against a hang, not a timing."""
+    import time
+
+    deadline = time.monotonic() + 60
+    while not condition():
+        assert time.monotonic() < deadline, f"never happened: {what}"
+        time.sleep(0.1)
+
+
+def test_auto_sync_pushes_after_a_write_without_blocking_it(team) -> None:
+    remote, sarah, jim = team
+    git(sarah, "config", "crmctl.sync", "auto")
+    ok("log", "acme", "--type", "note", "--note", "pushed by itself", cwd=sarah, env=SARAH)
+    head = git(sarah, "rev-parse", "HEAD")
+    wait_for(lambda: git(remote, "rev-parse", "HEAD") == head, "the background push")
+    status = json.loads((sarah / ".crmctl" / "autosync.json").read_text())
+    assert status["ok"] is True
+    ok("sync", cwd=jim, env=JIM)
+    assert any(e.get("note") == "pushed by itself" for e in shown(jim, "acme")["timeline"])
+
+
+def test_a_failed_auto_sync_is_reported_plainly_once(team, tmp_path) -> None:
+    remote, sarah, jim = team
+    (sarah / "crm.yaml").write_text((sarah / "crm.yaml").read_text().replace(
+        "sync: manual", "sync: auto"))
+    git(sarah, "commit", "-qam", "The team syncs automatically")
+    git(sarah, "remote", "set-url", "origin", str(tmp_path / "gone.git"))
+    ok("log", "acme", "--type", "note", "--note", "offline", cwd=sarah, env=SARAH)
+    status_file = sarah / ".crmctl" / "autosync.json"
+    wait_for(status_file.exists, "the background sync's outcome")
+    first = crmctl("list", "companies", "-q", cwd=sarah)
+    assert first.returncode == 0
+    assert first.stderr.startswith("auto-sync failed at ")
+    assert "cannot reach origin" in first.stderr and "run crmctl sync" in first.stderr
+    assert crmctl("list", "companies", "-q", cwd=sarah).stderr == ""  # said once
+    assert "offline" in [e.get("note") for e in shown(sarah, "acme")["timeline"]]

@@ -29,9 +29,15 @@ def globals_of(ctx: typer.Context) -> Globals:
 
 
 def open_crm(ctx: typer.Context) -> "Crm":
+    from crmctl.autosync import unreported_failure
     from crmctl.store import Crm
 
-    return Crm.find(globals_of(ctx).dir)
+    crm = Crm.find(globals_of(ctx).dir)
+    failed = unreported_failure(crm)
+    if failed:
+        say(f"auto-sync failed at {failed['at'][11:16]}: {failed['message']} "
+            "(your changes are safe here; run crmctl sync)")
+    return crm
 
 
 def acting(ctx: typer.Context, crm: "Crm") -> "Actor":

@@ -20,11 +20,23 @@ def register(app: typer.Typer) -> None:
 def sync(
     ctx: typer.Context,
     remote: Annotated[str, typer.Option(help="The git remote to sync with.")] = "origin",
+    background: Annotated[bool, typer.Option("--background", hidden=True, help="Auto-sync: keep the outcome for the next command to report.")] = False,
 ) -> None:
     """Fetch the team's changes, merge them field by field, and push yours."""
     from crmctl.sync import sync as sync_crm
 
     crm = open_crm(ctx)
+    if background:
+        from crmctl import autosync
+        from crmctl.errors import CrmError
+
+        try:
+            result = sync_crm(crm, actor=acting(ctx, crm).identity, now=now(), remote=remote)
+        except CrmError as exc:
+            autosync.record(crm, False, str(exc), now())
+            raise
+        autosync.record(crm, True, "", now())
+        return
     result = sync_crm(crm, actor=acting(ctx, crm).identity, now=now(), remote=remote)
     typer.echo(f"In: {_people(result.came_in)}")
     typer.echo(f"Out: {_people(result.went_out)}"

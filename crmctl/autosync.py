@@ -1,0 +1,63 @@
+"""Optional auto-sync after each write: ``sync: auto`` in crm.yaml (the team's choice) or
+``git config crmctl.sync auto`` (one person's), off by default.
+
+The write never waits for the network: once its commit has landed and the CRM lock is
+released, a detached ``crmctl sync --background`` is started and the command returns. Its
+outcome is kept in ``.crmctl/autosync.json``; the next command run by the salesperson says
+plainly on stderr when it failed, once.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import datetime
+from typing import Any
+
+from crmctl.store import Crm
+
+STATUS_FILE = "autosync.json"
+
+
+def enabled(crm: Crm) -> bool:
+    own = crm.git.config("crmctl.sync")
+    if own is not None:
+        return own.strip().lower() == "auto"
+    return crm.process.sync == "auto"
+
+
+def kick(crm: Crm) -> None:
+    """Start a background sync if this CRM wants one (never raises, never waits)."""
+    try:
+        if not enabled(crm) or crm.git.config("remote.origin.url") is None:
+            return
+        log = (crm.state_dir / "autosync.log").open("ab")
+        subprocess.Popen([sys.executable, "-m", "crmctl", "--dir", str(crm.root), "sync",
+                          "--background"], stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                         start_new_session=True, close_fds=True)
+    except Exception:  # auto-sync is a convenience: it must never fail the write
+        return
+
+
+def record(crm: Crm, ok: bool, message: str, now: datetime) -> None:
+    (crm.state_dir / STATUS_FILE).write_text(json.dumps(
+        {"ok": ok, "message": message, "at": now.isoformat(timespec="seconds"),
+         "reported": ok}), encoding="utf-8")
+
+
+def unreported_failure(crm: Crm) -> dict[str, Any] | None:
+    """The last background sync's failure, once: marked reported as it is returned."""
+    path = crm.root / ".crmctl" / STATUS_FILE
+    try:
+        status = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if status.get("ok") or status.get("reported"):
+        return None
+    status["reported"] = True
+    try:
+        path.write_text(json.dumps(status), encoding="utf-8")
+    except OSError:
+        pass
+    return status
