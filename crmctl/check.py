@@ -50,7 +50,23 @@ def check_crm(crm: Crm, staged: bool = False) -> list[Problem]:
                 paths += sorted(p.relative_to(crm.root).as_posix() for p in base.rglob("*")
                                 if p.is_file() and not p.name.endswith(TEMP_SUFFIX))
         read = lambda p: (crm.root / p).read_bytes()  # noqa: E731
-    return sorted([*_problems(crm, paths, read), *_distinct_problems(crm)])
+    return sorted([*_problems(crm, paths, read), *_distinct_problems(crm),
+                   *_signature_problems(crm)])
+
+
+def _signature_problems(crm: Crm) -> Iterator[Problem]:
+    """With require_signed in crm.yaml: every commit since must be signed good."""
+    try:
+        required = crm.process.require_signed
+    except Exception:  # a broken crm.yaml is reported by the file checks
+        return
+    if not required:
+        return
+    from crmctl.history import unsigned_since_required
+
+    for n, (commit, author, status) in enumerate(unsigned_since_required(crm), 1):
+        yield Problem("(git history)", n, f"commit {commit[:10]} by {author} is {status}, "
+                                          "but crm.yaml requires signed commits")
 
 
 def _distinct_problems(crm: Crm) -> Iterator[Problem]:

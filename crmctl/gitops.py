@@ -18,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Iterable, Iterator, Mapping, Sequence
 
-from crmctl.errors import EXIT_DATA, Conflict, CrmError
+from crmctl.errors import EXIT_DATA, Conflict, CrmError, UserError
 
 ZERO_OID = "0" * 40
 
@@ -90,6 +90,10 @@ class Git:
         """refs/heads/<branch> when on a branch, else HEAD (detached): never assumed 'main'."""
         out = self.run("symbolic-ref", "-q", "HEAD", check=False).decode().strip()
         return out or "HEAD"
+
+    def config_bool(self, key: str) -> bool:
+        out = self.run("config", "--bool", "--get", key, check=False).decode().strip()
+        return out == "true"
 
     def config(self, key: str) -> str | None:
         out = self.run("config", "--get", key, check=False).decode("utf-8", "replace").strip()
@@ -184,8 +188,18 @@ class Git:
                "GIT_AUTHOR_DATE": stamp, "GIT_COMMITTER_NAME": author.name,
                "GIT_COMMITTER_EMAIL": author.email, "GIT_COMMITTER_DATE": stamp}
         parents = ["-p", parent] if parent else []
-        commit = self.text("commit-tree", tree, *parents, input=message.encode("utf-8"),
-                           env=env)
+        # commit-tree does not read commit.gpgSign as `git commit` does: a user who signs
+        # their commits gets crmctl's signed too (GPG or SSH, as their git is set up).
+        sign = ["-S"] if self.config_bool("commit.gpgsign") else []
+        try:
+            commit = self.text("commit-tree", tree, *parents, *sign,
+                               input=message.encode("utf-8"), env=env)
+        except GitError as exc:
+            if not sign:
+                raise
+            raise UserError(f"git could not sign the commit: {exc.message.split(': ', 1)[-1]}",
+                            "check user.signingkey and gpg.format, or turn commit.gpgsign "
+                            "off") from None
         ref = self.head_ref()
         try:
             self.run("update-ref", "-m", f"crmctl: {message.splitlines()[0]}", ref, commit,

@@ -150,3 +150,40 @@ def _blame_lines(porcelain: str) -> list[dict[str, str]]:
         elif word == "summary":
             meta["summary"] = value
     return lines
+
+
+ALLOWED_SIGNERS = "allowed-signers"
+SIGNATURE = {"G": "good", "U": "unknown-key", "B": "bad", "R": "bad", "X": "expired", "Y": "expired",
+             "E": "unverifiable", "N": "unsigned"}
+
+
+def signatures(crm: Crm, commits: Sequence[str]) -> dict[str, str]:
+    """Commit -> good, bad, expired, unverifiable or unsigned, by git's own verification,
+    SSH keys judged against the CRM's committed ``allowed-signers`` file."""
+    if not commits:
+        return {}
+    allowed = crm.root / ALLOWED_SIGNERS
+    config = ["-c", f"gpg.ssh.allowedSignersFile={allowed}"] if allowed.is_file() else []
+    out = crm.git.text(*config, "log", "--no-walk=unsorted", "--format=%H %G?", *commits)
+    found = {}
+    for line in out.splitlines():
+        commit, _, mark = line.partition(" ")
+        found[commit] = SIGNATURE.get(mark.strip(), "unverifiable")
+    return found
+
+
+def unsigned_since_required(crm: Crm, range_: str | None = None) -> list[tuple[str, str, str]]:
+    """(commit, author, status) of commits not signed good, since crm.yaml required signing
+    (or in ``range_``)."""
+    if range_ is None:
+        enabled = crm.git.text("log", "--reverse", "--format=%H", "-S", "require_signed: true",
+                               "--", "crm.yaml").split()
+        if not enabled:
+            return []
+        range_ = f"{enabled[0]}^..HEAD" if crm.git.text(
+            "rev-list", "--parents", "-n", "1", enabled[0]).count(" ") else "HEAD"
+    listed = crm.git.text("log", "--format=%H\x1f%an", range_)
+    commits = [line.split("\x1f") for line in listed.splitlines() if line]
+    marks = signatures(crm, [c for c, _ in commits])
+    return [(c, author, marks.get(c, "unsigned")) for c, author in commits
+            if marks.get(c) != "good"]

@@ -37,7 +37,15 @@ class Initialized:
     hook_installed: bool = True  # False: the repo already had a pre-commit hook of its own
 
 
-def init_crm(path: Path, identity: Identity | None, now: datetime) -> Initialized:
+ALLOWED_SIGNERS_TEXT = """# Who may sign this CRM's commits (SSH signing): one line per person,
+#   EMAIL namespaces="git" ssh-ed25519 AAAA... (their public key)
+# `crmctl history --verify` and, with require_signed in crm.yaml, `crmctl check` and
+# `crmctl sync` judge signatures against this file.
+"""
+
+
+def init_crm(path: Path, identity: Identity | None, now: datetime,
+             require_signed: bool = False) -> Initialized:
     """Make ``path`` a CRM folder; on an existing CRM change nothing and say so."""
     root = path.expanduser().resolve()
     if (root / PROCESS_FILE).exists():
@@ -70,7 +78,11 @@ def init_crm(path: Path, identity: Identity | None, now: datetime) -> Initialize
 
     register_merge_driver(crm)
     with Change(crm, identity, now) as change:
-        change.write(PROCESS_FILE, default_process_text())
+        process = default_process_text()
+        if require_signed:
+            process += "\n# Every commit must be signed good (see allowed-signers).\nrequire_signed: true\n"
+            change.write("allowed-signers", ALLOWED_SIGNERS_TEXT + _own_key_line(crm, identity))
+        change.write(PROCESS_FILE, process)
         for name, text in ((".gitignore", GITIGNORE), (".gitattributes", GITATTRIBUTES)):
             existing_text = (root / name).read_text() if (root / name).exists() else ""
             if text not in existing_text:
@@ -78,6 +90,22 @@ def init_crm(path: Path, identity: Identity | None, now: datetime) -> Initialize
                 change.write(name, existing_text + separator + text)
         commit = change.commit("Create the CRM", ["crm"])
     return Initialized(root, True, commit, hook_installed)
+
+
+def _own_key_line(crm: Crm, identity: Identity) -> str:
+    """The creator's own SSH signing key, when their git signs with one."""
+    if (crm.git.config("gpg.format") or "") != "ssh":
+        return ""
+    key = crm.git.config("user.signingkey") or ""
+    path = Path(key).expanduser()
+    public = path if path.suffix == ".pub" else path.with_name(path.name + ".pub")
+    if key.startswith(("ssh-", "key::")):
+        text = key.removeprefix("key::")
+    elif public.is_file():
+        text = public.read_text().strip()
+    else:
+        return ""
+    return f'{identity.email} namespaces="git" {" ".join(text.split()[:2])}\n'
 
 
 def install_hook(crm: Crm) -> bool:

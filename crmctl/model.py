@@ -150,6 +150,7 @@ class Process:
     fields: Mapping[str, Mapping[str, Mapping[str, Any]]]
     currency: str = "USD"
     sync: str = "manual"  # auto: a background sync after every write
+    require_signed: bool = False  # check and sync flag commits not signed good
     duplicate_threshold: float = 90
     rules: Rules = field(default_factory=Rules)
     workflows: tuple[Workflow, ...] = ()

@@ -146,6 +146,7 @@ def _build(doc: dict) -> Process:
         fields={kind: dict(spec or {}) for kind, spec in (doc.get("fields") or {}).items()},
         currency=doc.get("currency", "USD"),
         sync=doc.get("sync", "manual"),
+        require_signed=bool(doc.get("require_signed", False)),
         duplicate_threshold=doc.get("duplicate_threshold", 90),
         rules=_rules(doc.get("rules") or {}),
         workflows=tuple(_workflow(w) for w in doc.get("workflows") or []),

@@ -36,6 +36,7 @@ class Synced:
     went_out: Counter = field(default_factory=Counter)  # author -> changes sent
     pushed: bool = False
     created_remote_branch: bool = False
+    unsigned: list = field(default_factory=list)  # (commit, author, status), if required
 
 
 class SyncConflict(Conflict):
@@ -95,8 +96,16 @@ def sync(crm: Crm, *, actor: Identity, now: datetime, remote: str = "origin") ->
             recover(crm)
             if merge_in_progress(crm):
                 raise _waiting(crm)
+            before = git.head()
             for _ in range(ATTEMPTS):
                 if _round(crm, result, actor, now):
+                    if crm.process.require_signed and before:
+                        from crmctl.history import unsigned_since_required
+
+                        theirs = f"refs/remotes/{remote}/{branch}"
+                        result.unsigned = unsigned_since_required(
+                            crm, f"{before}...{theirs}" if git.head() != before else
+                            f"{before}..{theirs}")
                     return result
             raise Conflict(f"the remote {remote} kept changing while crmctl synced",
                            "run crmctl sync again in a moment")

@@ -23,6 +23,7 @@ def history(
     since: Annotated[Optional[str], typer.Option(help="Only changes on or after this date.")] = None,
     by: Annotated[Optional[str], typer.Option(help="Only changes by this user (id, name or email).")] = None,
     limit: Annotated[int, typer.Option(help="At most this many, newest first (0: all).")] = 50,
+    verify: Annotated[bool, typer.Option("--verify", help="Mark each change good, bad or unsigned by its signature (git's own check; SSH keys against the CRM's allowed-signers file).")] = False,
     fmt: FormatOption = Format.table,
 ) -> None:
     """The CRM's git history as an activity feed; hand edits show up by author and files."""
@@ -40,15 +41,23 @@ def history(
     moment = now()
     start = start_of_day(parse_date(since, moment, prefer="past"), moment) if since else None
     changes = read_history(crm, target, since=start, by=by, limit=limit or None)
+    marks: dict[str, str] = {}
+    if verify:
+        from crmctl.history import signatures
+
+        marks = signatures(crm, [c.commit for c in changes])
     if fmt == Format.table:
+        width = max((len(m) for m in marks.values()), default=0)
         for change in changes:
-            typer.echo(change.feed_line())
+            mark = f"{marks.get(change.commit, 'unsigned'):<{width}}  " if verify else ""
+            typer.echo(mark + change.feed_line())
         if not changes:
             typer.echo("No changes match.")
         return
     rows = [{"commit": c.commit, "at": c.at.isoformat(), "author": c.author, "email": c.email,
              "message": c.subject, "records": list(c.records), "files": list(c.files),
-             "by_hand": c.by_hand} for c in changes]
+             "by_hand": c.by_hand, **({"signature": marks.get(c.commit, "unsigned")}
+                                      if verify else {})} for c in changes]
     write_rows(rows, list(rows[0]) if rows else ["commit", "at", "author", "email", "message"],
                fmt.value)
 

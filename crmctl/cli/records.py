@@ -30,6 +30,7 @@ def init(
     ctx: typer.Context,
     path: Annotated[Optional[Path], typer.Argument(metavar="PATH", help="Folder for the CRM (default: --dir or here).")] = None,
     remote: Annotated[Optional[str], typer.Option(help="A shared git remote (an empty bare repository) to push the new CRM to, as origin.")] = None,
+    require_signed: Annotated[bool, typer.Option("--require-signed", help="Every commit must be signed: check and sync flag unsigned ones; keys go in allowed-signers.")] = False,
 ) -> None:
     """Create a CRM folder: a git repository with crm.yaml, git settings and a first commit."""
     from crmctl.identity import parse_identity
@@ -37,7 +38,8 @@ def init(
 
     target = path or Path(globals_of(ctx).dir or ".")
     as_user = globals_of(ctx).as_user
-    result = init_crm(target, parse_identity(as_user) if as_user else None, now())
+    result = init_crm(target, parse_identity(as_user) if as_user else None, now(),
+                      require_signed=require_signed)
     if result.created:
         typer.echo(f"Created a CRM in {result.root}")
         if not result.hook_installed:

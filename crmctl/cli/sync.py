@@ -38,6 +38,9 @@ def sync(
         autosync.record(crm, True, "", now())
         return
     result = sync_crm(crm, actor=acting(ctx, crm).identity, now=now(), remote=remote)
+    for commit, author, status in result.unsigned:
+        say(f"warning: commit {commit[:10]} by {author} is {status}, but crm.yaml requires "
+            "signed commits")
     typer.echo(f"In: {_people(result.came_in)}")
     typer.echo(f"Out: {_people(result.went_out)}"
                + (f" (new branch {result.branch} on {result.remote})"
