@@ -26,6 +26,11 @@ def current_actor(crm: Crm, as_user: str | None = None) -> Actor:
         email = user.email or f"{user.id}@users.crmctl.invalid"
         return Actor(Identity(user.name, email), user.id)
     identity = git_identity(crm.git)
+    if identity is not None and not _plausible(identity.email):
+        raise UserError(
+            f"git's user.email {identity.email!r} is not an email address: the history would "
+            "not say who acted",
+            f"run: git -C {crm.root} config user.email you@example.com, or pass --as USER")
     if identity is None:
         raise UserError(
             "who is acting? the CRM repo has no git user.name/user.email",
@@ -49,3 +54,10 @@ def parse_identity(text: str) -> Identity:
         raise UserError(f"--as {text!r} is not NAME <EMAIL>",
                         "e.g. crmctl --as 'Sarah Closer <sarah@example.com>' init")
     return Identity(match.group(1), match.group(2))
+
+
+def _plausible(email: str) -> bool:
+    """name@domain.tld, and not a machine's guess such as root@localhost."""
+    local, at, domain = email.strip().rpartition("@")
+    return bool(at and local and "." in domain and " " not in email.strip()
+                and not domain.endswith(("(none)", "localdomain", "localhost")))

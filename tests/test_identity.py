@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from conftest import USER_EMAIL, USER_NAME, add_users, crmctl, git
 
 
@@ -45,3 +47,14 @@ def test_without_any_identity_under_cron_the_error_says_how_to_set_one(crm_root)
     git(crm_root, "config", "user.email", "cron@example.com")
     assert crmctl("add", "company", "Initech", cwd=crm_root, env=env).returncode == 0
     assert author(crm_root).startswith("Cron Job <cron@example.com>|")
+
+
+@pytest.mark.parametrize("email", ["root@localhost", "sam", "sam@build-box.(none)", "a b@c.d"])
+def test_an_email_that_names_nobody_is_refused_with_the_fix(crm_root, email) -> None:
+    git(crm_root, "config", "user.email", email)
+    head = git(crm_root, "rev-parse", "HEAD")
+    proc = crmctl("add", "company", "Initech", cwd=crm_root)
+    assert proc.returncode == 1 and proc.stderr.count("\n") == 1
+    assert "is not an email address" in proc.stderr
+    assert f"git -C {crm_root} config user.email you@example.com" in proc.stderr
+    assert git(crm_root, "rev-parse", "HEAD") == head
