@@ -96,16 +96,16 @@ def sync(crm: Crm, *, actor: Identity, now: datetime, remote: str = "origin") ->
             recover(crm)
             if merge_in_progress(crm):
                 raise _waiting(crm)
-            before = git.head()
+            known = git.text("rev-parse", "-q", "--verify",
+                             f"refs/remotes/{remote}/{branch}^{{commit}}", check=False)
             for _ in range(ATTEMPTS):
                 if _round(crm, result, actor, now):
-                    if crm.process.require_signed and before:
+                    if crm.process.require_signed:
                         from crmctl.history import unsigned_since_required
 
-                        theirs = f"refs/remotes/{remote}/{branch}"
+                        # What this sync moved: in from the remote, or out from here.
                         result.unsigned = unsigned_since_required(
-                            crm, f"{before}...{theirs}" if git.head() != before else
-                            f"{before}..{theirs}")
+                            crm, f"{known}...HEAD" if known else "HEAD")
                     return result
             raise Conflict(f"the remote {remote} kept changing while crmctl synced",
                            "run crmctl sync again in a moment")

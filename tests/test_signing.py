@@ -80,3 +80,18 @@ def test_without_signing_set_up_nothing_changes(crm_root) -> None:
     lines = crmctl("history", "--verify", "--format", "json", cwd=crm_root).stdout
     assert '"signature": "unsigned"' in lines
     assert crmctl("check", cwd=crm_root).returncode == 0  # signing is not required here
+
+
+def test_sync_flags_unsigned_commits_when_signing_is_required(signed_crm, tmp_path) -> None:
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", str(remote))
+    git(signed_crm, "remote", "add", "origin", str(remote))
+    crmctl("add", "company", "Acme", cwd=signed_crm, check=True)
+    path = next((signed_crm / "companies").rglob("acme.yaml"))
+    path.write_text(path.read_text().replace("status: lead", "status: contact"))
+    git(signed_crm, "-c", "commit.gpgsign=false", "commit", "-qam", "Quick fix")
+    synced = crmctl("sync", cwd=signed_crm)
+    assert synced.returncode == 0, synced.stderr
+    [warning] = synced.stderr.splitlines()
+    assert warning.startswith("warning: commit ") and \
+        warning.endswith("by Sam Seller is unsigned, but crm.yaml requires signed commits")
