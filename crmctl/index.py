@@ -21,7 +21,7 @@ from crmctl.activities import LOG_FOLDER, is_log_path, parse_log
 from crmctl.tasks import TASK_FOLDER, fold as fold_tasks, is_task_path
 from crmctl.store import RECORD_FOLDERS, Crm, id_of_path, kind_of_path
 
-SCHEMA_VERSION = "7"
+SCHEMA_VERSION = "8"
 FOLDERS = (*RECORD_FOLDERS, LOG_FOLDER, TASK_FOLDER)  # what the index reads
 _TABLES = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);

@@ -52,8 +52,13 @@ def normalize_company(name: str) -> str:
     Legal suffixes and a leading 'the' are dropped, unless nothing else would be left.
     """
     words = _joined_letters(tokens(name))
-    # Joined again once legal forms are out ("a inc a" -> "aa"), so normalising is idempotent.
-    core = _joined_letters([w for w in words if w not in LEGAL_SUFFIXES])
+    # Legal forms out, letters joined again ("a inc a" -> "aa"), until nothing changes, so
+    # that normalising a normalised name changes nothing ("k inc k" -> "kk", a legal form).
+    while True:
+        core = _joined_letters([w for w in words if w not in LEGAL_SUFFIXES])
+        if not core or core == words:
+            break
+        words = core
     while len(core) > 1 and core[0] == "the":
         core = core[1:]
     return " ".join(core or words)
