@@ -288,7 +288,8 @@ def _task_reference_problems(events: list[Entry], existing: dict[str, set[str]],
     """Every task, as its events leave it, is about records that exist."""
     added: dict[str, Entry] = {}
     state: dict[str, dict] = {}
-    for event in sorted(events, key=lambda e: (e.data["at"], e.path, e.line)):
+    for event in sorted(events, key=lambda e: (e.data["op"] != "add", e.data["at"], e.path,
+                                                e.line)):
         task_id, op = event.data["task"], event.data["op"]
         if op == "add":
             if task_id not in added:

@@ -50,8 +50,12 @@ def is_task_path(path: str) -> bool:
 
 
 def fold(events: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Task states from their events, which must come oldest first."""
+    """Task states from their events, which must come oldest first.
+
+    A task's ``add`` is applied before its other events whatever their order: a change made
+    within the second its task was added (a merge re-pointing it, say) may sort first."""
     tasks: dict[str, dict[str, Any]] = {}
+    events = sorted(events, key=lambda e: e.get("op") != "add")  # stable: order kept
     for event in events:
         task_id, op = event.get("task"), event.get("op")
         if not isinstance(task_id, str):

@@ -185,3 +185,16 @@ def test_deutsche_bank_and_deutsche_bahn_are_not_one_company(cli) -> None:
     cli.ok("add", "company", "Deutsche Bank AG")
     cli.ok("add", "company", "Deutsche Bahn AG")  # the guard refuses it today (92%)
     assert firm_groups(cli) == []
+
+
+def test_tasks_added_in_the_same_second_as_the_merge_follow_it(cli) -> None:
+    """A merge's `set` lines sit in a log of its own; when they carry the same second as the
+    tasks' `add` lines and that log's name sorts first, the adds must still come first."""
+    cli.ok("add", "company", "Globex", env=NOW)
+    cli.ok("add", "company", "Globex Corp", "--force", env=NOW)
+    for n in range(10):  # ten random task ids: their shards sort on both sides of "merge-"
+        cli.ok("task", "add", f"Task {n}", "--for", "globex-2", env=NOW)
+    cli.ok("merge", "globex", "globex-2", env=NOW)
+    open_tasks = json.loads(cli.ok("task", "list", "--all", "--format", "json").stdout)
+    assert {t["company"] for t in open_tasks} == {"globex"} and len(open_tasks) == 10
+    assert cli("check").exit_code == 0
