@@ -69,6 +69,34 @@ def git(root: Path, *args: str) -> str:
                           text=True).stdout.strip()
 
 
+def on_a_terminal(*args: str, cwd: Path, env: dict | None = None,
+                  typed: str = "") -> tuple[int, str, str]:
+    """crmctl with stdin and stdout on a pseudo-terminal, ``typed`` typed ahead, as at a
+    prompt: (exit code, what the terminal showed, stderr)."""
+    import pty
+    import select
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "crmctl", *args], cwd=cwd, stdin=slave,
+                            stdout=slave, stderr=subprocess.PIPE,
+                            env={**os.environ, **(env or {})})
+    os.close(slave)
+    if typed:
+        os.write(master, typed.encode())
+    shown = b""
+    while select.select([master], [], [], 60)[0]:  # a guard against a hang, not a timing
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # the terminal closed: crmctl is done
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(master)
+    code = proc.wait()
+    return code, shown.decode(errors="replace"), proc.stderr.read().decode(errors="replace")
+
+
 def crmctl(*args: str, cwd: Path, env: dict | None = None, input: str | None = None,
            check: bool = False) -> subprocess.CompletedProcess:
     """crmctl as a separate process, the way a shell or cron runs it."""

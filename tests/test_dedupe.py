@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Cli, add_users, build_once, copy_of, crmctl, git
+from conftest import Cli, add_users, build_once, copy_of, crmctl, git, on_a_terminal
 
 NOW = {"CRMCTL_NOW": "2026-11-25T09:00:00+01:00"}
 
@@ -273,36 +273,10 @@ def test_not_duplicates_are_remembered_and_not_raised_again(crm, tmp_path) -> No
     assert [g for g in json.loads(scanned.stdout) if not g["tentative"]] == []
 
 
-def on_a_terminal(args: list[str], cwd: Path, answers: str) -> tuple[int, str, str]:
-    """crmctl on a pseudo-terminal, the answers typed ahead: (exit code, screen, stderr)."""
-    import os
-    import pty
-    import select
-    import subprocess
-    import sys
-
-    master, slave = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "crmctl", *args], cwd=cwd, stdin=slave,
-                            stdout=slave, stderr=subprocess.PIPE, env={**os.environ, **NOW})
-    os.close(slave)
-    os.write(master, answers.encode())
-    shown = b""
-    while select.select([master], [], [], 60)[0]:  # a guard against a hang, not a timing
-        try:
-            chunk = os.read(master, 4096)
-        except OSError:
-            break
-        if not chunk:
-            break
-        shown += chunk
-    os.close(master)
-    code = proc.wait()
-    return code, shown.decode(errors="replace"), proc.stderr.read().decode(errors="replace")
-
-
 def test_interactive_merges_the_group_into_the_chosen_record(crm) -> None:
     before = commits(crm.root)
-    code, screen, stderr = on_a_terminal(["dedupe", "--interactive"], crm.root, "1\nq\n")
+    code, screen, stderr = on_a_terminal("dedupe", "--interactive", cwd=crm.root, env=NOW,
+                                         typed="1\nq\n")
     assert code == 0, (screen, stderr)
     assert "Group 1 of 2, 100%: same name, same domain acme.com" in screen
     assert "Merge company" in screen and 'into "Acme Products, Inc."' in screen
@@ -312,12 +286,14 @@ def test_interactive_merges_the_group_into_the_chosen_record(crm) -> None:
 
 
 def test_interactive_stops_cleanly_when_input_ends(crm) -> None:
-    code, screen, stderr = on_a_terminal(["dedupe", "--interactive"], crm.root, "\x04")
+    code, screen, stderr = on_a_terminal("dedupe", "--interactive", cwd=crm.root, env=NOW,
+                                         typed="\x04")
     assert (code, stderr.strip()) == (0, ""), screen
 
 
 def test_interactive_remembers_not_duplicates_and_skips(crm) -> None:
-    code, screen, stderr = on_a_terminal(["dedupe", "-i"], crm.root, "x\nn\ns\n")
+    code, screen, stderr = on_a_terminal("dedupe", "-i", cwd=crm.root, env=NOW,
+                                         typed="x\nn\ns\n")
     assert code == 0, (screen, stderr)
     assert "type 1/2/3/4, s, n or q" in screen  # "x" is not an answer: asked again
     assert "remembered: not duplicates" in screen

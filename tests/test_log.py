@@ -7,18 +7,13 @@
 from __future__ import annotations
 
 import json
-import os
-import pty
 import re
-import select
-import subprocess
-import sys
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from conftest import Cli, add_users, build_once, copy_of, crmctl, git
+from conftest import Cli, add_users, build_once, copy_of, crmctl, git, on_a_terminal
 
 OFFSET = re.compile(r"[+-]\d\d:\d\d$")
 
@@ -153,26 +148,8 @@ def test_in_a_script_a_missing_note_fails_and_writes_nothing(crm) -> None:
     assert git(crm.root, "status", "--porcelain") == status
 
 
-def on_a_terminal(*args: str, cwd: Path, editor: Path) -> tuple[int, str, str]:
-    """crmctl with its stdin and stdout on a pseudo-terminal, as typed at a prompt:
-    (exit code, what the terminal showed, stderr)."""
-    master, slave = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "crmctl", *args], cwd=cwd, stdin=slave,
-                            stdout=slave, stderr=subprocess.PIPE,
-                            env={**os.environ, "EDITOR": str(editor), "VISUAL": str(editor)})
-    os.close(slave)
-    shown = b""
-    while select.select([master], [], [], 60)[0]:  # a guard against a hang, not a timing
-        try:
-            chunk = os.read(master, 4096)
-        except OSError:  # the terminal closed: crmctl is done
-            break
-        if not chunk:
-            break
-        shown += chunk
-    os.close(master)
-    code = proc.wait()
-    return code, shown.decode(errors="replace"), proc.stderr.read().decode(errors="replace")
+def editing(editor: Path) -> dict:
+    return {"EDITOR": str(editor), "VISUAL": str(editor)}
 
 
 def editor_script(folder: Path, lines: str) -> Path:
@@ -186,7 +163,7 @@ def editor_script(folder: Path, lines: str) -> Path:
 def test_on_a_terminal_a_missing_note_opens_the_editor(crm, tmp_path) -> None:
     editor = editor_script(tmp_path, "Said yes to a demo\\nnext week\\n")
     code, shown, stderr = on_a_terminal("log", "acme-products", "--type", "phone-call",
-                                        cwd=crm.root, editor=editor)
+                                        cwd=crm.root, env=editing(editor))
     assert code == 0, (shown, stderr)
     assert "Traceback" not in stderr
     [entry] = activities(crm.root)
@@ -197,7 +174,7 @@ def test_on_a_terminal_an_empty_note_from_the_editor_logs_nothing(crm, tmp_path)
     editor = editor_script(tmp_path, "")
     head = git(crm.root, "rev-parse", "HEAD")
     code, shown, stderr = on_a_terminal("log", "acme-products", "--type", "meeting",
-                                        cwd=crm.root, editor=editor)
+                                        cwd=crm.root, env=editing(editor))
     assert code == 1, (shown, stderr)
     assert "needs a note" in stderr and "Traceback" not in stderr
     assert git(crm.root, "rev-parse", "HEAD") == head
@@ -217,7 +194,7 @@ def test_a_command_that_will_be_refused_never_asks_for_a_note(crm, tmp_path, arg
     editor.write_text(f"#!/bin/sh\ntouch '{opened}'\necho typed >> \"$1\"\n")
     editor.chmod(0o755)
     head = git(crm.root, "rev-parse", "HEAD")
-    code, shown, stderr = on_a_terminal("log", *args, cwd=crm.root, editor=editor)
+    code, shown, stderr = on_a_terminal("log", *args, cwd=crm.root, env=editing(editor))
     assert code != 0 and says in stderr, (shown, stderr)
     assert not opened.exists()
     assert git(crm.root, "rev-parse", "HEAD") == head

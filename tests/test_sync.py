@@ -7,14 +7,13 @@ Every clone is a real git clone in a temporary folder; every command a real crmc
 from __future__ import annotations
 
 import json
-import os
 import stat
 import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import add_users, crmctl, git
+from conftest import add_users, crmctl, git, on_a_terminal
 
 SARAH = {"CRMCTL_USER": "sarah"}
 JIM = {"CRMCTL_USER": "jim"}
@@ -244,31 +243,6 @@ def test_edit_refuses_what_would_not_validate(team, args, says) -> None:
     assert git(sarah, "status", "--porcelain") == ""
 
 
-def on_a_terminal(args: list[str], cwd: Path, editor: Path) -> tuple[int, str, str]:
-    import pty
-    import select
-    import subprocess
-
-    master, slave = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "crmctl", *args], cwd=cwd, stdin=slave,
-                            stdout=slave, stderr=subprocess.PIPE,
-                            env={**os.environ, **SARAH, "EDITOR": str(editor),
-                                 "VISUAL": str(editor)})
-    os.close(slave)
-    shown_ = b""
-    while select.select([master], [], [], 60)[0]:  # a guard against a hang, not a timing
-        try:
-            chunk = os.read(master, 4096)
-        except OSError:
-            break
-        if not chunk:
-            break
-        shown_ += chunk
-    os.close(master)
-    code = proc.wait()
-    return code, shown_.decode(errors="replace"), proc.stderr.read().decode(errors="replace")
-
-
 def test_edit_in_the_editor_reopens_with_the_error_then_commits(team, tmp_path) -> None:
     """The first save is invalid (status: hot); the editor is opened again with the error
     on top, the second save is fixed."""
@@ -284,7 +258,8 @@ else
 fi
 """)
     editor.chmod(0o755)
-    code, screen, stderr = on_a_terminal(["edit", "acme"], sarah, editor)
+    code, screen, stderr = on_a_terminal("edit", "acme", cwd=sarah, env={
+        **SARAH, "EDITOR": str(editor), "VISUAL": str(editor)})
     assert code == 0, (screen, stderr)
     assert "# error: status: 'hot' is not one of" in seen.read_text()
     assert shown(sarah, "acme")["record"]["status"] == "client"
@@ -297,7 +272,8 @@ def test_edit_in_the_editor_abandoned_changes_nothing(team, tmp_path) -> None:
     editor.write_text("#!/bin/sh\n: > \"$1\"\n")  # the person empties the file: give up
     editor.chmod(0o755)
     head = git(sarah, "rev-parse", "HEAD")
-    code, screen, stderr = on_a_terminal(["edit", "acme"], sarah, editor)
+    code, screen, stderr = on_a_terminal("edit", "acme", cwd=sarah, env={
+        **SARAH, "EDITOR": str(editor), "VISUAL": str(editor)})
     assert code == 0 and "No change to company Acme Products" in stderr
     assert git(sarah, "rev-parse", "HEAD") == head
 

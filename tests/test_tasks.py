@@ -15,17 +15,12 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import pty
 import re
-import select
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import Cli, add_users, build_once, copy_of, crmctl, git
+from conftest import Cli, add_users, build_once, copy_of, crmctl, git, on_a_terminal
 
 NOW = "2026-11-25T09:00:00+01:00"                  # Wednesday
 SATURDAY = {"CRMCTL_NOW": "2026-11-28T09:00:00+01:00"}
@@ -421,29 +416,15 @@ def test_piped_output_marks_overdue_rows_plainly(week) -> None:
     assert "OVERDUE 2026-11-27" in marked[1] and "Send the proposal" in marked[1]
 
 
-def on_a_terminal(*args: str, cwd: Path, env: dict) -> str:
+def terminal_screen(*args: str, cwd: Path, env: dict) -> str:
     """What crmctl shows when its stdout is a terminal."""
-    master, slave = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "crmctl", *args], cwd=cwd, stdin=slave,
-                            stdout=slave, stderr=subprocess.PIPE,
-                            env={**os.environ, **env, "COLUMNS": "200"})
-    os.close(slave)
-    shown = b""
-    while select.select([master], [], [], 60)[0]:  # a guard against a hang, not a timing
-        try:
-            chunk = os.read(master, 4096)
-        except OSError:  # the terminal closed: crmctl is done
-            break
-        if not chunk:
-            break
-        shown += chunk
-    os.close(master)
-    assert proc.wait() == 0, proc.stderr.read()
-    return shown.decode(errors="replace")
+    code, shown, stderr = on_a_terminal(*args, cwd=cwd, env={**env, "COLUMNS": "200"})
+    assert code == 0, stderr
+    return shown
 
 
 def test_on_a_terminal_overdue_dates_are_red_and_bold(week) -> None:
-    shown = on_a_terminal("task", "list", cwd=week.root, env=SATURDAY)
+    shown = terminal_screen("task", "list", cwd=week.root, env=SATURDAY)
     assert "\x1b[1;31m2026-11-26\x1b[0m" in shown and "\x1b[1;31m2026-11-27\x1b[0m" in shown
     assert "OVERDUE" not in shown
     assert "\x1b[1;31m2026-11-28" not in shown  # due today is not late
