@@ -89,7 +89,8 @@ def root(
 
 
 def _register() -> None:
-    from crmctl.cli import check, dedupe, history, log, move, records, report, sync, tasks
+    from crmctl.cli import (check, dedupe, history, log, move, records, report, sync, tasks,
+                            transfer)
 
     # Registration order is the order of `crmctl --help`: the daily loop first.
     records.register(app)
@@ -99,6 +100,7 @@ def _register() -> None:
     history.register(app)
     report.register(app)
     dedupe.register(app)
+    transfer.register(app)
     sync.register(app)
     check.register(app)
 

