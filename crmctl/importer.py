@@ -47,6 +47,7 @@ COLUMNS: dict[str, dict[str, tuple[str, ...]]] = {
         "status": ("Lifecycle Stage", "Status", "Lead Status"),
         "owner": ("Company Owner", "Owner", "Account Owner", "Contact Owner"),
         "source": ("Lead Source", "Source", "Original Source"),
+        "campaign": ("Campaign", "Lead Campaign", "UTM Campaign"),
         "tags": ("Tags", "Labels"),
         "notes": ("Notes", "Description", "About"),
     },
@@ -62,6 +63,7 @@ COLUMNS: dict[str, dict[str, tuple[str, ...]]] = {
         "status": ("Lifecycle Stage", "Status", "Lead Status"),
         "owner": ("Contact Owner", "Owner"),
         "source": ("Lead Source", "Source", "Original Source"),
+        "campaign": ("Campaign", "Lead Campaign", "UTM Campaign"),
         "tags": ("Tags", "Labels"),
         "notes": ("Notes", "Description"),
     },
@@ -350,15 +352,28 @@ class Matcher:
 
 # --- the import ------------------------------------------------------------------------------
 
-def import_file(crm: Crm, path: Path, kind_word: str, *, actor: Actor, now: datetime,
-                maps: Sequence[str] = (), dry_run: bool = False, update: bool = False,
-                skip_bad: bool = False,
+def import_file(crm: Crm, path: Path, kind_word: str, **options: Any) -> Imported:
+    """Import a CSV or XLSX file (see ``import_rows`` for the options)."""
+    headers, rows = read_table(path)
+    return import_rows(crm, path.name, headers, rows, kind_word, **options)
+
+
+def import_rows(crm: Crm, source: str, headers: Sequence[str],
+                rows: Sequence[tuple[int, Mapping[str, str]]], kind_word: str, *,
+                actor: Actor, now: datetime, maps: Sequence[str] = (), dry_run: bool = False,
+                update: bool = False, skip_bad: bool = False, strict: bool = False,
+                message: Callable[[Imported], str] | None = None,
                 progress: Callable[[int, int], None] | None = None) -> Imported:
+    """``strict``: a column that maps to no field is an error (a form's unknown field),
+    not a note. ``message`` words the commit instead of "Import N ... from SOURCE"."""
     kind = KIND_WORDS.get(kind_word)
     if kind is None:
         raise UserError(f"cannot import {kind_word!r}", "use --type companies, people or deals")
-    headers, rows = read_table(path)
     mapping, unmapped = map_columns(crm, kind, headers, maps)
+    if strict and unmapped:
+        raise UserError(f"unknown fields: {', '.join(unmapped)}",
+                        "use the add command's field names, or declare them under fields: "
+                        "in crm.yaml")
     needed = {"company": ("name",), "person": ("name", "company"), "deal": ("name", "company")}
     have = set(mapping.values()) | ({"name"} if {"first", "last"} & set(mapping.values())
                                     else set())
@@ -387,10 +402,13 @@ def import_file(crm: Crm, path: Path, kind_word: str, *, actor: Actor, now: date
                             f"({listed}); nothing was imported",
                             "fix them, or add --skip-bad to import the rest")
         written = [o for o in result.outcomes if o.action in ("created", "updated", "merged")]
-        result.message = (f"Import {len(written)} {KINDS[kind].plural} from {path.name}"
+        what = KINDS[kind].name if len(written) == 1 else KINDS[kind].plural
+        result.message = (f"Import {len(written)} {what} from {source}"
                           f" ({result.count('created')} added, {result.count('updated')} "
                           f"updated, {result.count('merged')} merged, "
                           f"{result.count('skipped')} skipped)")
+        if message is not None:
+            result.message = message(result)
         if dry_run or not plan.records:
             return result
         plan.write_all()
@@ -417,10 +435,20 @@ class _Plan:
 
     def apply(self, number: int, fields: dict[str, Any]) -> RowOutcome:
         kind = self.kind
-        if kind in ("person", "deal"):
+        found = None
+        if kind == "person" and fields.get("emails"):
+            # Someone already here by email is the same person, whatever company the row
+            # names: decide that before adding a company for them.
+            found = self.matchers[kind].find(Candidate("", fields["name"], kind,
+                                                       emails=frozenset(fields["emails"])))
+        if found is not None:
+            fields.pop("company", None)
+            fields["company"] = self.records.get((kind, found[0]), {}).get("company") or \
+                self.existing[(kind, found[0])].get("company")
+        elif kind in ("person", "deal"):
             fields["company"] = self._company(fields.pop("company"))
         candidate = self._candidate(kind, fields)
-        found = self.matchers[kind].find(candidate)
+        found = found or self.matchers[kind].find(candidate)
         if found is not None:
             rid, _, reasons = found
             if (kind, rid) in self.new_ids:

@@ -13,6 +13,7 @@ from crmctl.cli.common import acting, now, open_crm, say
 
 def register(app: typer.Typer) -> None:
     app.command("import")(import_)
+    app.command("capture")(capture)
 
 
 def import_(
@@ -71,3 +72,52 @@ def import_(
     for outcome in result.outcomes:
         if outcome.action == "rejected":
             say(f"row {outcome.row} skipped: {outcome.reason}")
+
+
+def capture(
+    ctx: typer.Context,
+    file: Annotated[str, typer.Argument(metavar="[FILE]", help="A file holding one JSON object; - or nothing reads stdin.")] = "-",
+    type_: Annotated[Optional[str], typer.Option("--type", "-t", metavar="company|person", help="What it is (default: a person when it has an email or a company name beside a person's name, else a company).")] = None,
+    update: Annotated[bool, typer.Option("--update", help="Update the record if it is already in the CRM (default: refuse, naming it).")] = False,
+) -> None:
+    """A lead from a web form or a mail filter: one JSON object, with the same validation,
+    duplicate guard and routing as add, e.g.
+    echo '{"name": "Jane Doe", "email": "jane@acme.com", "company": "Acme", "source": "web", "campaign": "spring"}' | crmctl capture"""
+    import json
+
+    from crmctl.errors import Conflict, UserError
+    from crmctl.importer import import_rows
+
+    try:
+        text = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
+        data = json.loads(text)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"cannot read {file}: {exc}") from None
+    except ValueError as exc:
+        raise UserError(f"not JSON: {exc}", 'give one object, e.g. {"name": "Acme"}') from None
+    if not isinstance(data, dict) or not data:
+        raise UserError("the JSON is not an object with fields", 'e.g. {"name": "Acme"}')
+    row = {str(k): ", ".join(map(str, v)) if isinstance(v, list) else "" if v is None else str(v)
+           for k, v in data.items()}
+    keys = {k.lower().replace(" ", "").replace("_", "") for k in row}
+    if type_ is None:
+        type_ = "person" if keys & {"email", "emailaddress", "firstname", "lastname"} else "company"
+    crm = open_crm(ctx)
+    def message(result) -> str:  # type: ignore[no-untyped-def]
+        [outcome] = result.outcomes
+        verb = "Update" if outcome.action == "updated" else "Capture"
+        return f'{verb} {outcome.kind} "{outcome.name}" from a form'
+
+    result = import_rows(crm, "a form", list(row), [(1, row)], type_, actor=acting(ctx, crm),
+                         now=now(), update=update, strict=True, skip_bad=True, message=message)
+    [outcome] = result.outcomes
+    if outcome.action == "rejected":
+        raise UserError(outcome.reason)
+    if outcome.action == "skipped":
+        raise Conflict(f"{outcome.kind} {outcome.name!r} is already in the CRM as {outcome.id} "
+                       f"({outcome.reason.removeprefix('already in the CRM (').rstrip(')')})",
+                       "add --update to update it from the form")
+    verb = {"created": "Add", "updated": "Update"}.get(outcome.action, outcome.action)
+    typer.echo(f'{verb} {outcome.kind} "{outcome.name}" as {outcome.id}')
+    if result.companies_created:
+        say("  and its company, which was new")
