@@ -135,12 +135,11 @@ def read_table(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]
         text = path.read_bytes().decode("cp1252")  # Excel's "CSV" on Windows
     except OSError as exc:
         raise UserError(f"cannot read {path}: {exc.strerror}") from None
-    sample = text[:8192]
-    try:
-        dialect: Any = csv.Sniffer().sniff(sample, delimiters=",;\t|")
-    except csv.Error:
-        dialect = csv.excel
-    reader = csv.reader(io.StringIO(text), dialect)
+    # The header line decides the delimiter: the one it holds most of (Excel in many
+    # locales writes semicolons; the sniffer is misled by commas inside quoted names).
+    header_line = text.split("\n", 1)[0]
+    delimiter = max(",;\t|", key=header_line.count) if header_line else ","
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
     rows = list(reader)
     if not rows:
         raise UserError(f"{path} is empty", "give a CSV file with a header row")
@@ -353,8 +352,17 @@ class Matcher:
 # --- the import ------------------------------------------------------------------------------
 
 def import_file(crm: Crm, path: Path, kind_word: str, **options: Any) -> Imported:
-    """Import a CSV or XLSX file (see ``import_rows`` for the options)."""
-    headers, rows = read_table(path)
+    """Import a CSV, XLSX or vCard file (see ``import_rows`` for the options)."""
+    if path.suffix.lower() == ".vcf":
+        from crmctl.export import read_vcards
+
+        try:
+            text = path.read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UserError(f"cannot read {path}: {exc}") from None
+        headers, rows = read_vcards(text)
+    else:
+        headers, rows = read_table(path)
     return import_rows(crm, path.name, headers, rows, kind_word, **options)
 
 
@@ -402,8 +410,9 @@ def import_rows(crm: Crm, source: str, headers: Sequence[str],
                             f"({listed}); nothing was imported",
                             "fix them, or add --skip-bad to import the rest")
         written = [o for o in result.outcomes if o.action in ("created", "updated", "merged")]
-        what = KINDS[kind].name if len(written) == 1 else KINDS[kind].plural
-        result.message = (f"Import {len(written)} {what} from {source}"
+        records = len({o.id for o in written})  # rows merged into one record count once
+        what = KINDS[kind].name if records == 1 else KINDS[kind].plural
+        result.message = (f"Import {records} {what} from {source}"
                           f" ({result.count('created')} added, {result.count('updated')} "
                           f"updated, {result.count('merged')} merged, "
                           f"{result.count('skipped')} skipped)")

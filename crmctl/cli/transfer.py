@@ -14,6 +14,7 @@ from crmctl.cli.common import acting, now, open_crm, say
 def register(app: typer.Typer) -> None:
     app.command("import")(import_)
     app.command("capture")(capture)
+    app.command("export")(export)
 
 
 def import_(
@@ -121,3 +122,45 @@ def capture(
     typer.echo(f'{verb} {outcome.kind} "{outcome.name}" as {outcome.id}')
     if result.companies_created:
         say("  and its company, which was new")
+
+
+def export(
+    ctx: typer.Context,
+    kind: Annotated[str, typer.Argument(metavar="people|companies", help="What to export.")],
+    status: Annotated[Optional[str], typer.Option(help="Only this lifecycle status.")] = None,
+    tag: Annotated[Optional[str], typer.Option(help="Only records with this tag.")] = None,
+    owner: Annotated[Optional[str], typer.Option(help="Only records this user owns.")] = None,
+    source: Annotated[Optional[str], typer.Option(help="Only this lead source.")] = None,
+    has_deal_stage: Annotated[Optional[str], typer.Option("--has-deal-stage", metavar="STAGE", help="Only those with a deal (theirs or their company's) in this stage.")] = None,
+    include_dnc: Annotated[bool, typer.Option("--include-do-not-contact", help="Include do-not-contact records (never for outreach).")] = False,
+    fmt: Annotated[str, typer.Option("--format", "-f", metavar="csv|json|vcf", help="csv (the columns mailing tools import), json, or vcf (people).")] = "csv",
+) -> None:
+    """A segment for email marketing: do-not-contact records and people without an email are
+    left out (and counted on stderr)."""
+    from crmctl.errors import UsageError, UserError
+    from crmctl.export import COMPANY_COLUMNS, PEOPLE_COLUMNS, segment, to_vcards
+    from crmctl.render import write_json, write_rows
+
+    chosen = {"people": "person", "person": "person", "companies": "company",
+              "company": "company"}.get(kind)
+    if chosen is None:
+        raise UserError(f"cannot export {kind!r}", "export people or companies")
+    if fmt not in ("csv", "json", "vcf"):
+        raise UsageError(f"unknown format {fmt!r}", "use csv, json or vcf")
+    crm = open_crm(ctx)
+    found = segment(crm, chosen, status=status, tag=tag, owner=owner, source=source,
+                    has_deal_stage=has_deal_stage, include_do_not_contact=include_dnc)
+    if fmt == "vcf":
+        typer.echo(to_vcards(found), nl=False)
+    elif fmt == "json":
+        write_json(found.rows)
+    else:
+        write_rows(found.rows, PEOPLE_COLUMNS if chosen == "person" else COMPANY_COLUMNS, "csv")
+    count = len(found.rows)
+    noun = ("person" if count == 1 else "people") if chosen == "person" else \
+        ("company" if count == 1 else "companies")
+    left = ", ".join(f"{found.left_out[why]} {why}" for why in ("do-not-contact", "no email")
+                     if found.left_out[why])
+    say(f"{count} {noun} exported" + (f"; left out: {left}" + (
+        " (--include-do-not-contact to include them)" if found.left_out["do-not-contact"]
+        else "") if left else ""))
