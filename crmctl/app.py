@@ -89,12 +89,13 @@ def root(
 
 
 def _register() -> None:
-    from crmctl.cli import (check, dedupe, history, log, move, records, report, sync, tasks,
-                            transfer)
+    from crmctl.cli import (check, dedupe, history, log, mailin, move, records, report, sync,
+                            tasks, transfer)
 
     # Registration order is the order of `crmctl --help`: the daily loop first.
     records.register(app)
     log.register(app)
+    mailin.register(app)
     move.register(app)
     tasks.register(app)
     history.register(app)

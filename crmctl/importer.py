@@ -91,9 +91,6 @@ STAGE_WORDS = {"appointmentscheduled": "meeting-arranged", "qualifiedtobuy": "qu
                "presentationscheduled": "proposal-presented",
                "decisionmakerboughtin": "in-negotiation", "contractsent": "in-negotiation",
                "closedwon": "won", "closedlost": "lost", "won": "won", "lost": "lost"}
-FREE_MAIL = frozenset("""gmail.com googlemail.com yahoo.com outlook.com hotmail.com live.com
-    msn.com icloud.com me.com aol.com gmx.de gmx.net web.de proton.me protonmail.com
-    yandex.ru mail.ru""".split())
 
 
 def _key(text: str) -> str:

@@ -306,7 +306,7 @@ def test_an_undeclared_field_is_reported_at_its_own_line(sales, crm_root):
     """)
     assert problems(sales) == [
         "companies/gl/globex.yaml:4: unknown field fax (declare it under fields: in crm.yaml;"
-        " known: id, name, aliases, merged, domain, status, owner, source, tags, notes, created,"
+        " known: id, name, aliases, merged, domain, status, owner, source, campaign, tags, notes, created,"
         " updated)"]
 
 
