@@ -88,8 +88,10 @@ def test_dry_run_lists_every_row_and_writes_nothing(team) -> None:
     result = team.ok("import", str(DATA / "pipedrive-deals.csv"), "--type", "deals",
                      "--dry-run", env=NOW)
     rows = [line.split()[:2] for line in result.stdout.splitlines()[2:]]
-    assert rows == [["2", "created"], ["3", "created"], ["4", "created"], ["5", "rejected"]]
+    assert rows == [["2", "created"], ["3", "created"], ["4", "created"], ["5", "rejected"],
+                    ["6", "rejected"]]
     assert "amount 'lots' is not a number" in result.stdout
+    assert "'31/02/2027' is not a date" in result.stdout
     assert result.stderr.strip().endswith("(dry run: nothing changed) Import 3 deals from "
                                           "pipedrive-deals.csv (3 added, 0 updated, 0 merged, "
                                           "0 skipped)")
@@ -100,7 +102,8 @@ def test_dry_run_lists_every_row_and_writes_nothing(team) -> None:
 def test_one_bad_row_stops_the_import_and_lists_every_bad_row(team) -> None:
     result = team.fails(1, "import", str(DATA / "pipedrive-deals.csv"), "--type", "deals",
                         env=NOW)
-    assert "1 row cannot be imported (row 5: amount 'lots' is not a number" in result.stderr
+    assert "2 rows cannot be imported (row 5: amount 'lots' is not a number" in result.stderr
+    assert "row 6: '31/02/2027' is not a date" in result.stderr
     assert "nothing was imported (fix them, or add --skip-bad" in result.stderr
     assert listed(team, "deals") == {}
 
@@ -109,6 +112,7 @@ def test_skip_bad_imports_the_rest_with_stages_and_companies(team) -> None:
     result = team.ok("import", str(DATA / "pipedrive-deals.csv"), "--type", "deals",
                      "--skip-bad", env=NOW)
     assert "row 5 skipped: amount 'lots' is not a number" in result.stderr
+    assert "row 6 skipped: '31/02/2027' is not a date" in result.stderr
     deals = listed(team, "deals")
     assert (deals["Acme renewal"]["stage"], deals["Acme renewal"]["amount"],
             deals["Acme renewal"]["close"], deals["Acme renewal"]["owner"]) == \
@@ -152,6 +156,21 @@ def test_ten_thousand_rows_import_in_one_commit(team, tmp_path) -> None:
     assert out.startswith("Import 10000 companies from big.csv (10000 added")
     assert commits(team.root) == before + 1
     assert len(list((team.root / "companies").rglob("*.yaml"))) == 10_000
+
+
+def test_an_xlsx_sheet_imports_like_a_csv(team, tmp_path) -> None:
+    openpyxl = pytest.importorskip("openpyxl")
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["Company Name", "Website", "Lifecycle Stage"])
+    sheet.append(["Acme Products", "https://acme.com", "Customer"])
+    sheet.append([None, None, None])
+    sheet.append(["Globex", "globex.com", "Lead"])
+    path = tmp_path / "companies.xlsx"
+    book.save(path)
+    out = team.ok("import", str(path), "--type", "companies").stdout
+    assert out.startswith("Import 2 companies from companies.xlsx (2 added")
+    assert listed(team, "companies")["Acme Products"]["status"] == "client"
 
 
 # --- capture ---------------------------------------------------------------------------------
