@@ -97,6 +97,19 @@ def on_a_terminal(*args: str, cwd: Path, env: dict | None = None,
     return code, shown.decode(errors="replace"), proc.stderr.read().decode(errors="replace")
 
 
+def log_lines(root: Path) -> list[dict]:
+    """Every line of every activity log, in file order."""
+    import json
+
+    return [json.loads(line) for path in sorted((root / "activities").glob("*/*.jsonl"))
+            for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def activities(root: Path) -> list[dict]:
+    """The activity lines (no moves, no amendments), in file order."""
+    return [e for e in log_lines(root) if e["kind"] == "activity"]
+
+
 def crmctl(*args: str, cwd: Path, env: dict | None = None, input: str | None = None,
            check: bool = False) -> subprocess.CompletedProcess:
     """crmctl as a separate process, the way a shell or cron runs it."""

@@ -13,19 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Cli, add_users, build_once, copy_of, crmctl, git, on_a_terminal
+from conftest import (Cli, activities, add_users, build_once, copy_of, crmctl, git,
+                      on_a_terminal)
 
 OFFSET = re.compile(r"[+-]\d\d:\d\d$")
 
 
-def log_lines(root: Path) -> list[dict]:
-    """Every line of every activity log, in file order."""
-    return [json.loads(line) for path in sorted((root / "activities").glob("*/*.jsonl"))
-            for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def activities(root: Path) -> list[dict]:
-    return [e for e in log_lines(root) if e["kind"] == "activity"]
 
 
 def commits(root: Path) -> int:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Cli, add_users, build_once, copy_of, git
+from conftest import Cli, activities, add_users, build_once, copy_of, git
 
 MAIL = Path(__file__).resolve().parent / "mail"
 NOW = "2026-11-25T09:00:00+01:00"
@@ -25,13 +25,8 @@ def mail(name: str) -> bytes:
     return (MAIL / name).read_bytes()
 
 
-def log_lines(root: Path) -> list[dict]:
-    return [json.loads(line) for path in sorted((root / "activities").glob("*/*.jsonl"))
-            for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def activities(root: Path) -> list[dict]:
-    return [e for e in log_lines(root) if e["kind"] == "activity"]
 
 
 def commits(root: Path) -> int:

@@ -98,3 +98,31 @@ def complete_records(kinds: tuple[str, ...]):  # type: ignore[no-untyped-def]
 def say(message: str) -> None:
     """A progress or confirmation line on stderr, so stdout stays clean for pipes."""
     typer.echo(message, err=True)
+
+
+def in_editor(text: str, file_name: str, instead: str) -> Optional[str]:
+    """``text`` edited by the person in $VISUAL / $EDITOR (else vi), as git commit does, with
+    lines starting with # dropped; None when nothing is left. ``instead`` says what to do
+    when no editor can start; an editor that fails is a UserError."""
+    import shlex
+    import subprocess
+    import tempfile
+
+    from crmctl.errors import UserError
+
+    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+    with tempfile.TemporaryDirectory(prefix="crmctl-") as folder:
+        path = os.path.join(folder, file_name)
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        try:
+            status = subprocess.run([*shlex.split(editor), path]).returncode
+        except OSError as exc:
+            raise UserError(f"cannot start the editor {editor!r}: {exc.strerror}",
+                            instead) from None
+        if status != 0:
+            raise UserError(f"the editor {editor!r} exited with {status}; nothing changed")
+        with open(path, encoding="utf-8") as handle:
+            edited = handle.read()
+    kept = "\n".join(line for line in edited.splitlines() if not line.startswith("#")).strip()
+    return kept or None

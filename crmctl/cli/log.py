@@ -7,7 +7,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from crmctl.cli.common import acting, complete_records, now, open_crm, say
+from crmctl.cli.common import acting, complete_records, in_editor, now, open_crm, say
 
 EDITOR_TEMPLATE = "\n# Note for the {type} with {target}. Lines starting with # are ignored;\n" \
                   "# an empty note logs nothing.\n"
@@ -66,30 +66,8 @@ def log(
 
 
 def _note_from_editor(type_id: str, target: str) -> Optional[str]:
-    """Open $VISUAL / $EDITOR (else vi) on a template, as git commit does."""
-    import os
-    import shlex
-    import subprocess
-    import tempfile
-
-    from crmctl.errors import UserError
-
-    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
-    with tempfile.TemporaryDirectory(prefix="crmctl-") as folder:
-        path = os.path.join(folder, "NOTE.txt")
-        with open(path, "w", encoding="utf-8") as handle:
-            handle.write(EDITOR_TEMPLATE.format(type=type_id, target=target))
-        try:
-            status = subprocess.run([*shlex.split(editor), path]).returncode
-        except OSError as exc:
-            raise UserError(f"cannot start the editor {editor!r}: {exc.strerror}",
-                            "set $EDITOR, or pass --note TEXT") from None
-        if status != 0:
-            raise UserError(f"the editor {editor!r} exited with {status}; nothing logged")
-        with open(path, encoding="utf-8") as handle:
-            text = handle.read()
-    kept = [line for line in text.splitlines() if not line.startswith("#")]
-    return "\n".join(kept).strip() or None
+    return in_editor(EDITOR_TEMPLATE.format(type=type_id, target=target), "NOTE.txt",
+                     "set $EDITOR, or pass --note TEXT")
 
 
 def _warn(crm: Any, recent: list[dict[str, Any]]) -> None:

@@ -9,8 +9,9 @@ from typing import Annotated, Optional
 import typer
 
 from crmctl.cli.common import (FormatOption, ForceOption, Format, QuietOption, SetOption,
-                               TagOption, acting, complete_records, globals_of, now, open_crm,
-                               say)
+                               TagOption, acting, complete_records, globals_of, in_editor, now,
+                               open_crm, say)
+from crmctl.errors import UserError
 
 add_app = typer.Typer(help="Add a company, a person (of a company) or a deal (with a company).",
                       no_args_is_help=True)
@@ -334,32 +335,17 @@ def edit(
 
 
 def _edit_in_editor(text: str, error: Optional[str]) -> Optional[str]:
-    """$VISUAL/$EDITOR on the record's YAML; errors of the last try shown on top as comments.
-    None when the editor fails (nothing is changed then)."""
-    import os
-    import shlex
-    import subprocess
-    import tempfile
-
-    from crmctl.errors import UserError
-
-    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+    """The record's YAML in $EDITOR, the errors of the last try on top as comments; None
+    when the person empties it (nothing is changed then)."""
     header = "".join(f"# {line}\n" for line in (
         [f"error: {error}", "fix it and save, or empty the file to give up"] if error else
         ["Edit and save; lines starting with # are ignored. Empty the file to give up."]))
     body = "\n".join(l for l in text.splitlines() if not l.startswith("#"))
-    with tempfile.TemporaryDirectory(prefix="crmctl-") as folder:
-        path = os.path.join(folder, "record.yaml")
-        with open(path, "w", encoding="utf-8") as handle:
-            handle.write(header + body + "\n")
-        try:
-            status = subprocess.run([*shlex.split(editor), path]).returncode
-        except OSError as exc:
-            raise UserError(f"cannot start the editor {editor!r}: {exc.strerror}",
-                            "set $EDITOR, or use --set FIELD=VALUE") from None
-        if status != 0:
-            return None
-        with open(path, encoding="utf-8") as handle:
-            edited = handle.read()
-    kept = "\n".join(l for l in edited.splitlines() if not l.startswith("#")).strip()
-    return kept + "\n" if kept else None
+    try:
+        edited = in_editor(header + body + "\n", "record.yaml",
+                           "set $EDITOR, or use --set FIELD=VALUE")
+    except UserError as exc:
+        if "exited with" in exc.message:
+            return None  # the person quit the editor: give up, as with an empty file
+        raise
+    return edited + "\n" if edited else None
