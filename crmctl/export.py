@@ -77,6 +77,18 @@ def segment(crm: Crm, kind: str, *, status: str | None = None, tag: str | None =
     return result
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value: Any) -> Any:
+    """A text cell a spreadsheet would run as a formula ("=HYPERLINK(...)", "@SUM(...)")
+    is written with a leading apostrophe, which spreadsheets show as text (OWASP's advice
+    for CSV injection)."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
 def _row(crm: Crm, record: Record, company: Record | None) -> dict[str, Any]:
     tags = ", ".join(record.get("tags") or [])
     common = {"Status": record.get("status"), "Owner": record.get("owner"),
@@ -138,7 +150,13 @@ def read_vcards(text: str) -> tuple[list[str], list[tuple[int, dict[str, str]]]]
         if org:
             value = org[0].value
             company = (value[0] if isinstance(value, list) and value else str(value)).strip()
-        rows.append((number, {"Name": (values("fn") or [""])[0],
+        name = (values("fn") or [""])[0]
+        if not name and card.contents.get("n"):  # a card with N but no FN
+            parts = card.contents["n"][0].value
+            name = " ".join(p for p in (getattr(parts, "prefix", ""), getattr(parts, "given", ""),
+                                        getattr(parts, "additional", ""),
+                                        getattr(parts, "family", "")) if p).strip()
+        rows.append((number, {"Name": name,
                               "Email": "; ".join(values("email")),
                               "Phone Number": "; ".join(values("tel")),
                               "Company": company, "Job Title": (values("title") or [""])[0]}))

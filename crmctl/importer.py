@@ -29,7 +29,8 @@ from crmctl.identity import Actor
 from crmctl.model import KINDS, Record
 from crmctl.names import check_name, normalize_company, slugify
 from crmctl.records import (default_status, normalize_domain, parse_amount,
-                            parse_probability, unique_id, validated, write_updated)
+                            parse_probability, require_deal_details, unique_id, validated,
+                            write_updated)
 from crmctl.similarity import Candidate, plain, score
 from crmctl.store import Crm, record_path
 
@@ -127,11 +128,10 @@ def read_table(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]
     if path.suffix.lower() in (".xlsx", ".xlsm"):
         return _read_xlsx(path)
     try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = path.read_bytes().decode("cp1252")  # Excel's "CSV" on Windows
+        data = path.read_bytes()
     except OSError as exc:
         raise UserError(f"cannot read {path}: {exc.strerror}") from None
+    text = decode(data)
     # The header line decides the delimiter: the one it holds most of (Excel in many
     # locales writes semicolons; the sniffer is misled by commas inside quoted names).
     header_line = text.split("\n", 1)[0]
@@ -141,13 +141,43 @@ def read_table(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]
     if not rows:
         raise UserError(f"{path} is empty", "give a CSV file with a header row")
     headers = [h.strip() for h in rows[0]]
+    _unique_headers(headers)
     body = []
     for number, values in enumerate(rows[1:], 2):
         if not any(v.strip() for v in values):
             continue
-        body.append((number, {h: (values[i].strip() if i < len(values) else "")
-                              for i, h in enumerate(headers) if h}))
+        row = {h: (values[i].strip() if i < len(values) else "")
+               for i, h in enumerate(headers) if h}
+        surplus = [v for v in values[len(headers):] if v.strip()]
+        if surplus:  # a shifted row would file every value under the wrong column
+            row[TOO_MANY] = f"{len(values)} cells but {len(headers)} columns"
+        body.append((number, row))
     return headers, body
+
+
+TOO_MANY = "\0too many cells"
+
+
+def decode(data: bytes) -> str:
+    """Text of a spreadsheet export: UTF-8 (with or without BOM), UTF-16 (Excel's "Unicode
+    text"), else Windows-1252 (Excel's "CSV" on Windows), else Latin-1, which reads any byte."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16")
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return data.decode("latin-1")
+
+
+def _unique_headers(headers: Sequence[str]) -> None:
+    seen: set[str] = set()
+    for header in headers:
+        if header and _key(header) in seen:
+            raise UserError(f"the column {header!r} appears twice",
+                            "rename or remove one, so no value is lost")
+        seen.add(_key(header))
 
 
 def _read_xlsx(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
@@ -162,6 +192,7 @@ def _read_xlsx(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]
     if not rows:
         raise UserError(f"{path} has no rows")
     headers = rows[0]
+    _unique_headers(headers)
     return headers, [(n, dict(zip(headers, values))) for n, values in enumerate(rows[1:], 2)
                      if any(values)]
 
@@ -242,7 +273,8 @@ def _value(crm: Crm, kind: str, key: str, value: str, now: datetime) -> Any:
                  if v.strip()]
         if key == "tags":
             return [re.sub(r"\s+", "-", t.lower()) for t in items]
-        return [i.lower() for i in items] if key == "emails" else items
+        return list(dict.fromkeys(i.lower() for i in items)) if key == "emails" else \
+            list(dict.fromkeys(items))
     if key == "domain":
         return normalize_domain(re.sub(r"^[a-z]+://", "", value.lower()).split("/")[0])
     if key == "status":
@@ -391,6 +423,8 @@ def import_rows(crm: Crm, source: str, headers: Sequence[str],
         plan = _Plan(crm, change, kind, actor, update)
         for done, (number, row) in enumerate(rows, 1):
             try:
+                if TOO_MANY in row:
+                    raise RowError(row[TOO_MANY])
                 fields = row_fields(crm, kind, row, mapping, now)
                 result.outcomes.append(plan.apply(number, fields))
             except RowError as exc:
@@ -448,10 +482,17 @@ class _Plan:
             found = self.matchers[kind].find(Candidate("", fields["name"], kind,
                                                        emails=frozenset(fields["emails"])))
         if found is not None:
-            fields.pop("company", None)
-            fields["company"] = self.records.get((kind, found[0]), {}).get("company") or \
+            named = fields.pop("company", None)
+            known = self.records.get((kind, found[0]), {}).get("company") or \
                 self.existing[(kind, found[0])].get("company")
+            # The company the row names, as an id when the CRM knows it: if it is not the
+            # person's, the update says so rather than moving them silently.
+            hit = self.matchers["company"].find(self._candidate("company", {"name": named})) \
+                if named else None
+            fields["company"] = hit[0] if hit else (named or known)
         elif kind in ("person", "deal"):
+            if not fields.get("company"):
+                raise RowError("no company (a person or deal belongs to a company)")
             fields["company"] = self._company(fields.pop("company"))
         candidate = self._candidate(kind, fields)
         found = found or self.matchers[kind].find(candidate)
@@ -464,8 +505,13 @@ class _Plan:
             if not self.update:
                 return RowOutcome(number, "skipped", kind, fields["name"], rid,
                                   f"already in the CRM ({reasons})")
-            self._fill(kind, rid, fields, overwrite=True)
-            return RowOutcome(number, "updated", kind, fields["name"], rid, reasons)
+            ignored = self._fill(kind, rid, fields, overwrite=True)
+            note = "; ".join(ignored)
+            if (kind, rid) not in self.records:
+                return RowOutcome(number, "skipped", kind, fields["name"], rid,
+                                  "no change" + (f": {note}" if note else ""))
+            return RowOutcome(number, "updated", kind, fields["name"], rid,
+                              reasons + (f"; {note}" if note else ""))
         rid = self._new(kind, fields)
         return RowOutcome(number, "created", kind, fields["name"], rid)
 
@@ -501,6 +547,10 @@ class _Plan:
             data["stage"] = stage.id
             data.setdefault("probability", stage.probability)
             data.setdefault("currency", self.crm.process.currency)
+            try:
+                require_deal_details(self.crm, stage.id, data)
+            except UserError as exc:
+                raise RowError(exc.message) from None
             if stage.closed:
                 data["closed_at"] = stamp(self.change.now)
         data["created"] = data["updated"] = stamp(self.change.now)
@@ -519,21 +569,36 @@ class _Plan:
         self.matchers[kind].add(self._candidate(kind, data, rid))
         return rid
 
-    def _fill(self, kind: str, rid: str, fields: Mapping[str, Any], overwrite: bool = False) -> None:
+    def _fill(self, kind: str, rid: str, fields: Mapping[str, Any],
+              overwrite: bool = False) -> list[str]:
+        """Fill (or with ``overwrite`` update) a planned or existing record from a row;
+        returns what the row asked for but was not done, to be reported."""
         current = self.records.get((kind, rid)) or dict(self.existing[(kind, rid)].data)
         merged = dict(current)
+        ignored = []
+        dnc = self.crm.process.rules.do_not_contact_status
         for key, value in fields.items():
             if key in ("tags", "emails", "phones"):
                 merged[key] = list(dict.fromkeys([*(current.get(key) or []), *value]))
             elif key == "name":
                 continue
+            elif key == "status" and current.get("status") == dnc and value != dnc:
+                # A promise not to contact is only lifted by a person, on purpose.
+                ignored.append(f"kept {dnc} (change it with crmctl move)")
+            elif key == "company" and current.get("company") not in (None, value):
+                ignored.append(f"kept company {current.get('company')} (move them with "
+                               "crmctl edit --set company=...)")
             elif overwrite or current.get(key) in (None, "", []):
                 merged[key] = value
         try:
             merged = validated(self.crm, kind, merged)
+            if kind == "deal":
+                require_deal_details(self.crm, str(merged.get("stage")), merged)
         except UserError as exc:
             raise RowError(exc.message) from None
-        self.records[(kind, rid)] = merged
+        if merged != current:
+            self.records[(kind, rid)] = merged
+        return ignored
 
     def write_all(self) -> None:
         from crmctl.rules import fire

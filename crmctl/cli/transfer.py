@@ -28,11 +28,13 @@ def import_(
 ) -> None:
     """Import companies, people or deals in one commit, matching every row against the CRM
     (and the rows before it) so nothing is duplicated."""
-    from crmctl.errors import UsageError
+    from crmctl.errors import UsageError, UserError
     from crmctl.importer import import_file
 
     if file.suffix.lower() == ".vcf":
-        type_ = type_ or "people"
+        if type_ not in (None, "people", "person", "contacts"):
+            raise UserError(f"a vCard file holds people, not {type_}", "leave out --type")
+        type_ = "people"
     if type_ is None:
         raise UsageError("say what the rows are: --type companies, people or deals")
     crm = open_crm(ctx)
@@ -69,7 +71,8 @@ def import_(
         return
     typer.echo(result.message)
     if result.companies_created:
-        typer.echo(f"  and {result.companies_created} companies they belong to")
+        count = result.companies_created
+        typer.echo(f"  and {count} compan{'y it belongs' if count == 1 else 'ies they belong'} to")
     for outcome in result.outcomes:
         if outcome.action == "rejected":
             say(f"row {outcome.row} skipped: {outcome.reason}")
@@ -98,6 +101,12 @@ def capture(
         raise UserError(f"not JSON: {exc}", 'give one object, e.g. {"name": "Acme"}') from None
     if not isinstance(data, dict) or not data:
         raise UserError("the JSON is not an object with fields", 'e.g. {"name": "Acme"}')
+    scalar = (str, int, float)
+    for key, value in data.items():
+        if isinstance(value, bool) or not (value is None or isinstance(value, scalar) or (
+                isinstance(value, list) and all(isinstance(v, scalar) for v in value))):
+            raise UserError(f"the field {key!r} holds {type(value).__name__} "
+                            f"{json.dumps(value)[:40]}", "give text, a number, or a list of them")
     row = {str(k): ", ".join(map(str, v)) if isinstance(v, list) else "" if v is None else str(v)
            for k, v in data.items()}
     keys = {k.lower().replace(" ", "").replace("_", "") for k in row}
@@ -138,7 +147,7 @@ def export(
     """A segment for email marketing: do-not-contact records and people without an email are
     left out (and counted on stderr)."""
     from crmctl.errors import UsageError, UserError
-    from crmctl.export import COMPANY_COLUMNS, PEOPLE_COLUMNS, segment, to_vcards
+    from crmctl.export import COMPANY_COLUMNS, PEOPLE_COLUMNS, safe_cell, segment, to_vcards
     from crmctl.render import write_json, write_rows
 
     chosen = {"people": "person", "person": "person", "companies": "company",
@@ -155,7 +164,10 @@ def export(
     elif fmt == "json":
         write_json(found.rows)
     else:
-        write_rows(found.rows, PEOPLE_COLUMNS if chosen == "person" else COMPANY_COLUMNS, "csv")
+        # Phone numbers keep their "+": only text another person typed is neutralised.
+        rows = [{k: v if k == "Phone" else safe_cell(v) for k, v in row.items()}
+                for row in found.rows]
+        write_rows(rows, PEOPLE_COLUMNS if chosen == "person" else COMPANY_COLUMNS, "csv")
     count = len(found.rows)
     noun = ("person" if count == 1 else "people") if chosen == "person" else \
         ("company" if count == 1 else "companies")
