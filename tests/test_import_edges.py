@@ -9,7 +9,7 @@ import io
 import json
 from pathlib import Path
 
-from conftest import Cli, git
+from conftest import Cli
 
 
 def write(tmp_path: Path, name: str, data: bytes | str) -> str:
