@@ -21,7 +21,7 @@ from crmctl.activities import LOG_FOLDER, is_log_path, parse_log
 from crmctl.tasks import TASK_FOLDER, fold as fold_tasks, is_task_path
 from crmctl.store import RECORD_FOLDERS, Crm, id_of_path, kind_of_path
 
-SCHEMA_VERSION = "8"
+SCHEMA_VERSION = "9"
 FOLDERS = (*RECORD_FOLDERS, LOG_FOLDER, TASK_FOLDER)  # what the index reads
 _TABLES = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
@@ -308,6 +308,9 @@ class Index:
         for email in data.get("emails") or []:
             if isinstance(email, str):
                 contacts.append(("email", email.lower()))
+        for merged in data.get("merged") or []:  # ids of duplicates merged into it
+            if isinstance(merged, str):
+                contacts.append(("merged", merged))
         self.db.executemany(
             "INSERT INTO contacts(path, kind, id, type, value) VALUES (?,?,?,?,?)",
             [(record.path, record.kind, record.id, t, v) for t, v in contacts])
@@ -338,10 +341,9 @@ class Index:
     def merged_into(self, kind: str, record_id: str) -> Record | None:
         """The record that a duplicate with this id was merged into, if any."""
         self.refresh()
-        row = self.db.execute(
-            "SELECT r.data, r.path FROM records r, json_each(r.data, '$.merged') m "
-            "WHERE r.kind=? AND r.data IS NOT NULL AND m.value=?", (kind, record_id)).fetchone()
-        return self._record(kind, row[0], row[1]) if row else None
+        row = self.db.execute("SELECT id FROM contacts WHERE type='merged' AND value=? AND kind=?",
+                              (record_id, kind)).fetchone()
+        return self.get(kind, row[0]) if row else None
 
     def kinds_with_id(self, record_id: str, kinds: Iterable[str],
                       company: str | None = None) -> list[str]:
