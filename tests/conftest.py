@@ -146,11 +146,13 @@ def add_users(root: Path, *users: tuple[str, str, str]) -> None:
     git(root, "commit", "-qam", "Declare the team")
 
 
-def build_once(factory: pytest.TempPathFactory, setup) -> Path:
+def build_once(factory: pytest.TempPathFactory, setup, created_at: dict | None = None) -> Path:
     """A CRM made by ``setup(cli)`` once per module, as Sam Seller; tests work on copies.
 
     Building a CRM command by command costs about half a second; a module that needs the
-    same starting point for many tests builds it once and gives each test a copy."""
+    same starting point for many tests builds it once and gives each test a copy.
+    ``created_at`` ({"CRMCTL_NOW": ...}) dates the CRM's creation too, for tests that read
+    its whole history by date."""
     with pytest.MonkeyPatch.context() as mp:
         home = factory.mktemp("template-home")
         (home / ".gitconfig").write_text(f"[user]\n\tname = {USER_NAME}\n\temail = {USER_EMAIL}\n")
@@ -161,7 +163,8 @@ def build_once(factory: pytest.TempPathFactory, setup) -> Path:
                      "CRMCTL_NOW"):
             mp.delenv(name, raising=False)
         root = factory.mktemp("template") / "crm"
-        assert CliRunner().invoke(app, ["init", str(root)]).exit_code == 0
+        created = CliRunner().invoke(app, ["init", str(root)], env=created_at)
+        assert created.exit_code == 0, created.stderr
         mp.chdir(root)
         setup(Cli(root, CliRunner()))
     return root

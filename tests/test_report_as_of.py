@@ -24,10 +24,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from typer.testing import CliRunner
 
-from conftest import Cli, USER_EMAIL, USER_NAME, copy_of, git
-from crmctl.app import app
+from conftest import Cli, build_once, copy_of, git
 
 ZONE = "+01:00"
 TODAY = {"CRMCTL_NOW": f"2026-10-25T18:00:00{ZONE}"}
@@ -68,23 +66,8 @@ def history(cli: Cli) -> None:
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory):
-    """Like conftest's build_once, but the CRM itself is created on 09-30 too, so its whole
-    history is dated (build_once creates it at the wall clock's time)."""
-    with pytest.MonkeyPatch.context() as mp:
-        home = tmp_path_factory.mktemp("template-home")
-        (home / ".gitconfig").write_text(f"[user]\n\tname = {USER_NAME}\n\temail = {USER_EMAIL}\n")
-        mp.setenv("HOME", str(home))
-        mp.setenv("GIT_CONFIG_GLOBAL", str(home / ".gitconfig"))
-        mp.setenv("GIT_CONFIG_NOSYSTEM", "1")
-        for name in ("CRMCTL_DIR", "CRMCTL_USER", "NO_COLOR", "CRMCTL_LOCK_TIMEOUT",
-                     "CRMCTL_NOW"):
-            mp.delenv(name, raising=False)
-        root = tmp_path_factory.mktemp("template") / "crm"
-        created = CliRunner().invoke(app, ["init", str(root)], env=at("09-30T09:00"))
-        assert created.exit_code == 0, created.stderr
-        mp.chdir(root)
-        history(Cli(root, CliRunner()))
-    return root
+    # The CRM itself is created on 09-30 too, so its whole history is dated.
+    return build_once(tmp_path_factory, history, created_at=at("09-30T09:00"))
 
 
 @pytest.fixture
