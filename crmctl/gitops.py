@@ -212,8 +212,12 @@ class Git:
                            "if no other git command is running, delete the stale .lock file "
                            "named there and run the command again") from None
         if commit.endswith("00"):
-            # Plumbing never triggers git's automatic housekeeping; do it now and then.
+            # Plumbing never triggers git's automatic housekeeping; do it now and then, and
+            # keep the commit-graph with changed-path filters that make `crmctl history
+            # RECORD` (git log -- PATH) fast on a long history.
             self.run("gc", "--auto", "--quiet", check=False)
+            self.run("commit-graph", "write", "--reachable", "--changed-paths", "--split",
+                     check=False)
         return commit
 
     def stage(self, paths: Sequence[str]) -> None:

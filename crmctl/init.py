@@ -72,6 +72,7 @@ def init_crm(path: Path, identity: Identity | None, now: datetime,
         crm.git.run("init", "-q")
     # Settings that keep status and diffs fast on a repo of many small files.
     crm.git.run("config", "core.untrackedCache", "true")
+    crm.git.run("config", "fetch.writeCommitGraph", "true")  # history stays fast after pulls
     crm.git.run("config", "index.version", "4")
     hook_installed = install_hook(crm)
     from crmctl.sync import register_merge_driver

@@ -267,4 +267,5 @@ def clone(url: str, path: Path) -> Crm:
     install_hook(crm)
     register_merge_driver(crm)
     crm.git.run("config", "core.untrackedCache", "true")
+    crm.git.run("config", "fetch.writeCommitGraph", "true")  # history stays fast after pulls
     return crm
