@@ -133,8 +133,9 @@ class Index:
                 blobs = [(oid, path) for oid, path in git.tree_blobs(head, FOLDERS)
                          if _indexed(path)]
                 texts = git.read_blobs(oid for oid, _ in blobs)
-                self._store_many(((path, text) for (_, path), text in zip(blobs, texts)),
-                                 empty=True)
+                self._store_many(_with_progress(
+                    ((path, text) for (_, path), text in zip(blobs, texts)), len(blobs)),
+                    empty=True)
             elif changed is not None:
                 self._reload(changed)
             previously = [row[0] for row in db.execute("SELECT path FROM worktree")]
@@ -546,6 +547,26 @@ def _kinds_clause(kinds: Iterable[str], company: str | None) -> tuple[str, list[
         where += " AND company=?"
         args.append(company)
     return where, args
+
+
+PROGRESS_FROM = 5000  # files: below this an index build is quick enough to pass unseen
+
+
+def _with_progress(items: Iterator[Any], total: int) -> Iterator[Any]:
+    """The items, counted on stderr when it is a terminal and the build is a long one (the
+    first command in a fresh clone of a large CRM); nothing at all otherwise."""
+    import sys
+
+    if total < PROGRESS_FROM or not sys.stderr.isatty():
+        yield from items
+        return
+    step = max(1, total // 100)
+    for done, item in enumerate(items, 1):
+        if done % step == 0 or done == total:
+            sys.stderr.write(f"\rIndexing the CRM (once per clone): {done}/{total} files")
+            sys.stderr.flush()
+        yield item
+    sys.stderr.write("\n")
 
 
 def _indexed(path: str) -> bool:
