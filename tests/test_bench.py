@@ -1,0 +1,33 @@
+"""The benchmark suite still works: a small generated CRM is valid and readable (no timing
+is asserted anywhere: speed is measured by bench/run.py, not tested)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import crmctl, git
+
+BENCH = Path(__file__).resolve().parent.parent / "bench"
+
+
+def test_a_small_generated_crm_is_valid_and_has_what_was_asked(tmp_path) -> None:
+    root = tmp_path / "crm"
+    out = subprocess.run([sys.executable, str(BENCH / "generate.py"), str(root),
+                          "--companies", "300", "--activities", "3", "--tasks", "40",
+                          "--commits", "25"], capture_output=True, text=True, check=True).stdout
+    assert out.startswith("300 companies, 300 people, 90 deals, 900 activities, 40 tasks")
+    checked = crmctl("check", cwd=root)
+    assert (checked.returncode, checked.stdout) == (0, "")
+    assert int(git(root, "rev-list", "--count", "HEAD")) == 27
+    assert git(root, "status", "--porcelain") == ""
+    assert len(json.loads(crmctl("list", "companies", "--format", "json", cwd=root).stdout)) \
+        == 300
+    tasks = json.loads(crmctl("task", "list", "--all", "--format", "json", cwd=root).stdout)
+    assert len(tasks) == 40
+    planted = json.loads((root / ".crmctl" / "bench-duplicates.json").read_text())
+    found = json.loads(crmctl("dedupe", "--format", "json", cwd=root).stdout)
+    groups = [sorted(m["id"] for m in g["members"]) for g in found if not g["tentative"]]
+    assert all(sorted(pair) in groups for pair in planted)
