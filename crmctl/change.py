@@ -23,16 +23,20 @@ RECORD_TRAILER = "Crm-Record"
 class Change:
     """``with Change(crm, actor, now) as change: change.write(path, text); change.commit(msg)``."""
 
-    def __init__(self, crm: Crm, actor: Identity, now: datetime):
+    def __init__(self, crm: Crm, actor: Identity, now: datetime, lock_held: bool = False):
+        """``lock_held``: the caller (sync) holds the CRM lock already and keeps it."""
         self.crm = crm
         self.actor = actor
         self.now = now
+        self.lock_held = lock_held
         self.pending: dict[str, bytes | None] = {}
         self.made_tasks: set[str] = set()  # rule-made task ids staged in this change
         self.committed = False
         self._lock = crm_lock(crm)
 
     def __enter__(self) -> "Change":
+        if self.lock_held:
+            return self
         self._lock.__enter__()
         self.crm.git.pass_fds = (self._lock.fd,) if self._lock.fd is not None else ()
         try:
@@ -48,6 +52,8 @@ class Change:
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
+        if self.lock_held:
+            return
         self.crm.git.pass_fds = ()
         self._lock.__exit__()
         if exc_type is None and self.committed:

@@ -49,6 +49,9 @@ def convert(crm: Crm, ref: str, *, to: str, actor: Actor, now: datetime,
         if old.kind == to:
             raise UserError(f"{old.name!r} is already a {to}")
         fields, kept_in_notes = _carried(crm, old, to)
+        # The old id stays taken and leads here: a teammate's line written against it before
+        # they pulled this convert is re-pointed by their sync (crmctl.reconcile).
+        fields["merged"] = list(dict.fromkeys([*(fields.get("merged") or []), old.id]))
         fields.update(updated=stamp(now))
         fields.setdefault("created", stamp(now))
         index = crm.index

@@ -72,7 +72,9 @@ def edit(crm: Crm, ref: str, *, actor: Actor, now: datetime, set_: Sequence[str]
         if edited is None:
             return Edited(record, (), None, "no change")
         changes = edited
-    changes = {k: v for k, v in changes.items() if record.get(k) != v}
+    empty = (None, "", [])  # an empty list or text is no value at all
+    changes = {k: v for k, v in changes.items()
+               if record.get(k) != v and not (v in empty and record.get(k) in empty)}
     if not changes:
         return Edited(record, (), None, "no change")
     with Change(crm, actor.identity, now) as change:
@@ -80,7 +82,7 @@ def edit(crm: Crm, ref: str, *, actor: Actor, now: datetime, set_: Sequence[str]
         if current is None or dict(current.data) != dict(record.data):
             raise Conflict(f"{record.kind} {record.name!r} changed while you were editing it",
                            "run crmctl edit again")
-        _check_references(crm, record, {**record.data, **changes})
+        check_references(crm, record, {**record.data, **changes})
         updated = write_updated(change, record, changes)
         message = f'Edit {record.kind} "{record.name}": {", ".join(changes)}'
         records = [f"{record.kind}/{record.id}"] + (
@@ -104,7 +106,7 @@ def _from_editor(crm: Crm, record: Record,
                 if data.get(name) != record.get(name):
                     raise UserError(f"{name} cannot be edited", "it is kept by crmctl")
             validated(crm, record.kind, data)
-            _check_references(crm, record, data)
+            check_references(crm, record, data)
         except (DataError, UserError) as exc:
             error = str(exc)
             continue
@@ -113,7 +115,7 @@ def _from_editor(crm: Crm, record: Record,
         return changes
 
 
-def _check_references(crm: Crm, record: Record, data: Mapping[str, Any]) -> None:
+def check_references(crm: Crm, record: Record, data: Mapping[str, Any]) -> None:
     if record.kind == "company":
         return
     company = data.get("company")

@@ -68,7 +68,9 @@ class Git:
         )
         if check and proc.returncode != 0:
             message = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-            detail = message[-1] if message else f"exit {proc.returncode}"
+            # git's own reason is its "fatal:" line; hints and repeats come after it.
+            fatal = [m.removeprefix("fatal: ") for m in message if m.startswith("fatal: ")]
+            detail = fatal[0] if fatal else message[-1] if message else f"exit {proc.returncode}"
             raise GitError(f"git {args[0]} failed: {detail}")
         return proc.stdout
 

@@ -60,6 +60,8 @@ def merge_documents(base: Mapping[str, Any] | None, ours: Mapping[str, Any],
             value = o
         elif key == "updated":
             value = max((v for v in (o, t) if v is not _MISSING), key=_moment)
+        elif key == "created":  # the same record added on both sides: it began earliest
+            value = min((v for v in (o, t) if v is not _MISSING), key=_moment)
         elif key in SET_FIELDS:
             value = _merge_sets(b, o, t)
         else:
@@ -80,11 +82,11 @@ def _merge_sets(base: Any, ours: Any, theirs: Any) -> list[Any]:
     return kept + added
 
 
-def _moment(value: Any) -> datetime:
+def _moment(value: Any) -> float:
     try:
-        return datetime.fromisoformat(str(value))
+        return datetime.fromisoformat(str(value)).timestamp()
     except ValueError:
-        return datetime.min.replace(tzinfo=None)
+        return float("-inf")
 
 
 def run_driver(crm: Crm, base_file: str, ours_file: str, theirs_file: str, path: str) -> int:

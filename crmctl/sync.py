@@ -37,6 +37,7 @@ class Synced:
     pushed: bool = False
     created_remote_branch: bool = False
     unsigned: list = field(default_factory=list)  # (commit, author, status), if required
+    reconciled: list = field(default_factory=list)  # lines re-pointed after the merge
 
 
 class SyncConflict(Conflict):
@@ -65,8 +66,8 @@ def merge_in_progress(crm: Crm) -> bool:
     return (crm.git.git_dir() / "MERGE_HEAD").exists()
 
 
-def _authors(crm: Crm, range_: str) -> Counter:
-    names = crm.git.text("log", "--no-merges", "--format=%an", range_)
+def _authors(crm: Crm, *revisions: str) -> Counter:
+    names = crm.git.text("log", "--no-merges", "--format=%an", *revisions)
     return Counter(n for n in names.splitlines() if n)
 
 
@@ -85,8 +86,12 @@ def sync(crm: Crm, *, actor: Identity, now: datetime, remote: str = "origin") ->
                         f"git -C {crm.root} remote add {remote} URL")
     ref = git.head_ref()
     if not ref.startswith("refs/heads/"):
+        default = git.text("symbolic-ref", "-q", "--short", f"refs/remotes/{remote}/HEAD",
+                           check=False).removeprefix(f"{remote}/")
+        branch_name = default or git.text("for-each-ref", "--count=1", "--format=%(refname:short)",
+                                          "refs/heads/", check=False) or "BRANCH"
         raise UserError("the CRM's git is not on a branch (detached HEAD)",
-                        f"check one out: git -C {crm.root} switch main")
+                        f"check one out: git -C {crm.root} switch {branch_name}")
     branch = ref.removeprefix("refs/heads/")
     register_merge_driver(crm)
     result = Synced(remote, branch)
@@ -99,7 +104,7 @@ def sync(crm: Crm, *, actor: Identity, now: datetime, remote: str = "origin") ->
             known = git.text("rev-parse", "-q", "--verify",
                              f"refs/remotes/{remote}/{branch}^{{commit}}", check=False)
             for _ in range(ATTEMPTS):
-                if _round(crm, result, actor, now):
+                if _round(crm, result, actor, now, reconciled=bool(result.reconciled)):
                     if crm.process.require_signed:
                         from crmctl.history import unsigned_since_required
 
@@ -114,15 +119,18 @@ def sync(crm: Crm, *, actor: Identity, now: datetime, remote: str = "origin") ->
             crm.forget_reads()
 
 
-def _round(crm: Crm, result: Synced, actor: Identity, now: datetime) -> bool:
+def _round(crm: Crm, result: Synced, actor: Identity, now: datetime,
+           reconciled: bool = False) -> bool:
     """One fetch, merge and push; False when the push lost a race and must be retried."""
     git = crm.git
     remote, branch = result.remote, result.branch
     try:
         git.run("fetch", "-q", remote)
     except GitError as exc:
-        raise CrmError(f"cannot reach {remote}: {exc.message.split(': ', 1)[-1]}",
-                       "check the network and the remote's URL (git remote -v)") from None
+        reason = exc.message.split(" failed: ", 1)[-1]
+        raise CrmError(f"cannot reach {remote}: {reason}",
+                       "your changes are safe here; check the network and the remote's URL "
+                       "(git remote -v), then crmctl sync again") from None
     theirs = git.text("rev-parse", "-q", "--verify", f"refs/remotes/{remote}/{branch}^{{commit}}",
                       check=False)
     head = git.head()
@@ -131,10 +139,12 @@ def _round(crm: Crm, result: Synced, actor: Identity, now: datetime) -> bool:
         if incoming:
             _merge(crm, theirs, actor, now, f"{remote}/{branch}")
             result.came_in.update(incoming)
+            if not reconciled:
+                result.reconciled = _reconciled(crm, actor, now)
         head = git.head()
         outgoing = _authors(crm, f"{theirs}..{head}")
-    else:
-        outgoing = _authors(crm, head or "HEAD")
+    else:  # a branch new on the remote: send what the remote has on no branch yet
+        outgoing = _authors(crm, head or "HEAD", "--not", f"--remotes={remote}")
         result.created_remote_branch = True
     if not outgoing and theirs:
         return True
@@ -149,6 +159,18 @@ def _round(crm: Crm, result: Synced, actor: Identity, now: datetime) -> bool:
             git.run("branch", "-q", f"--set-upstream-to={remote}/{branch}", check=False)
         return True
     return False  # someone pushed in between: fetch and merge again
+
+
+def _reconciled(crm: Crm, actor: Identity, now: datetime) -> list[str]:
+    """Re-point what the merge brought in against records merged or converted here (or
+    the reverse), under the lock sync already holds."""
+    from crmctl.identity import Actor
+    from crmctl.reconcile import reconcile
+
+    crm.forget_reads()
+    user = next((u.id for u in crm.process.users
+                 if u.email and u.email.lower() == actor.email.lower()), None)
+    return reconcile(crm, actor=Actor(actor, user), now=now, locked=True)
 
 
 def _merge(crm: Crm, theirs: str, actor: Identity, now: datetime, label: str) -> None:
@@ -198,6 +220,7 @@ def resolve_field(crm: Crm, ref: str, field_name: str, choice: str, value: Any,
                   *, actor: Identity, now: datetime) -> tuple[dict[str, Any], bool]:
     """Settle one conflicting field; returns (the conflict, whether the merge is finished)."""
     from crmctl import yamlio
+    from crmctl.edit import check_references
     from crmctl.records import validated
 
     conflicts = pending_conflicts(crm)
@@ -223,6 +246,7 @@ def resolve_field(crm: Crm, ref: str, field_name: str, choice: str, value: Any,
         else:
             data[field_name] = picked
         document = validated(crm, chosen["kind"], data)
+        check_references(crm, record, document)
         (crm.root / path).write_text(yamlio.dump(document), encoding="utf-8")
         del chosen["fields"][field_name]
         record_conflicts(crm, path, chosen["kind"], document, [

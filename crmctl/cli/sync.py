@@ -38,6 +38,8 @@ def sync(
         autosync.record(crm, True, "", now())
         return
     result = sync_crm(crm, actor=acting(ctx, crm).identity, now=now(), remote=remote)
+    for line in result.reconciled:
+        say(f"  {line}")
     for commit, author, status in result.unsigned:
         say(f"warning: commit {commit[:10]} by {author} is {status}, but crm.yaml requires "
             "signed commits")
