@@ -182,11 +182,7 @@ def _crm_of(root: Path, names: list[str]):  # type: ignore[no-untyped-def]
     return Crm(root), ids
 
 
-WORDS = ("acme apex atlas blue bright cedar coastal crown delta eagle east falcon global golden "
-         "granite harbor iron keystone lake liberty maple metro north oak pacific peak pioneer "
-         "prime quantum red river rock silver summit sun united valley vista west").split()
-TRADES = ("products systems logistics foods paper motors mills labs software partners "
-          "industries supply bakeries freight tools health energy").split()
+from generate import TRADES, WORDS  # noqa: E402  (one vocabulary for all)
 
 
 def variant(name: str, rng: random.Random) -> str:

@@ -27,12 +27,7 @@ from crmctl.gitops import Identity
 from crmctl.init import init_crm
 from crmctl.store import record_path
 
-WORDS = ("acme apex atlas blue bright cedar coastal crown delta eagle east falcon global golden "
-         "granite harbor iron keystone lake liberty maple metro north oak pacific peak pioneer "
-         "prime quantum red river rock silver summit sun united valley vista west").split()
-TRADES = ("products systems logistics foods paper motors mills labs software partners "
-          "industries supply bakeries freight tools health energy").split()
-SUFFIXES = ("", " Inc.", " LLC", " Ltd", " GmbH", " Corp.")
+from generate import SUFFIXES, TRADES, WORDS  # noqa: E402  (one vocabulary for all)
 ENV = {**os.environ, "GIT_AUTHOR_NAME": "Bench", "GIT_AUTHOR_EMAIL": "bench@example.com",
        "GIT_COMMITTER_NAME": "Bench", "GIT_COMMITTER_EMAIL": "bench@example.com"}
 
