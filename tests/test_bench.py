@@ -31,3 +31,21 @@ def test_a_small_generated_crm_is_valid_and_has_what_was_asked(tmp_path) -> None
     found = json.loads(crmctl("dedupe", "--format", "json", cwd=root).stdout)
     groups = [sorted(m["id"] for m in g["members"]) for g in found if not g["tentative"]]
     assert all(sorted(pair) in groups for pair in planted)
+
+
+def test_the_benchmark_runs_and_reports_every_scenario(tmp_path) -> None:
+    """bench/run.py at its tiny size, once: every scenario measured, every ratio computed
+    against its baseline. Nothing about the figures is asserted: speed is measured, not
+    tested."""
+    results = tmp_path / "results.json"
+    done = subprocess.run([sys.executable, str(BENCH / "run.py"), "--size", "tiny",
+                           "--repeat", "1", "--json", str(results)], capture_output=True,
+                          text=True)
+    assert done.returncode == 0, done.stderr
+    figures = json.loads(results.read_text())
+    assert figures["size"] == "tiny" and figures["counts"]["companies"] == 200
+    measured = figures["results"]
+    assert {"git add F && git commit", "crmctl log", "crmctl add company", "crmctl --help",
+            "crmctl report pipeline (warm)", "crmctl dedupe"} <= set(measured)
+    assert all(f["ms"] > 0 for f in measured.values())
+    assert all("ratio" in f for f in measured.values() if f["baseline"])
