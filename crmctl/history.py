@@ -54,6 +54,9 @@ def history(crm: Crm, record: Record | None = None, *, since: datetime | None = 
     args = ["log", f"--format={fmt}", "--name-only", "--no-renames"]
     if since:
         args.append(f"--since={since.isoformat()}")
+    if limit and not by and record is None:
+        # git stops after the newest ``limit``: a feed of 50 does not read 100,000 commits.
+        args.append(f"--max-count={limit}")
     changes: dict[str, Change] = {}
     if record is None:
         changes.update(_parse(crm.git.run(*args, "--").decode("utf-8", "replace")))
