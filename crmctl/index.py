@@ -45,6 +45,7 @@ CREATE INDEX IF NOT EXISTS activities_path ON activities(path);
 CREATE INDEX IF NOT EXISTS activities_company ON activities(company, utc);
 CREATE INDEX IF NOT EXISTS activities_person ON activities(person, utc);
 CREATE INDEX IF NOT EXISTS activities_deal ON activities(deal, utc);
+CREATE INDEX IF NOT EXISTS activities_utc ON activities(utc);
 CREATE INDEX IF NOT EXISTS activities_id ON activities(id);
 CREATE TABLE IF NOT EXISTS amendments(path TEXT, id TEXT, amends TEXT, utc TEXT, data TEXT);
 CREATE TABLE IF NOT EXISTS task_events(path TEXT, line INTEGER, id TEXT, task TEXT, utc TEXT,
@@ -477,12 +478,21 @@ class Index:
             entries.append(entry)
         return entries
 
-    def entries(self) -> list[dict[str, Any]]:
-        """Every activity and move, amendments folded in, oldest first (for reports)."""
+    def entries(self, since_utc: str | None = None,
+                until_utc: str | None = None) -> list[dict[str, Any]]:
+        """Every activity and move (between two UTC times, when given), amendments folded
+        in, oldest first (for reports)."""
         self.refresh()
         seen, entries = set(), []
-        for (data,) in self.db.execute(
-                "SELECT data FROM activities ORDER BY utc, path, line"):
+        where, args = [], []
+        if since_utc:
+            where.append("utc >= ?")
+            args.append(since_utc)
+        if until_utc:
+            where.append("utc < ?")
+            args.append(until_utc)
+        sql = "SELECT data FROM activities" + (" WHERE " + " AND ".join(where) if where else "")
+        for (data,) in self.db.execute(sql + " ORDER BY utc, path, line", args):
             entry = json.loads(data, parse_float=Decimal)
             if entry.get("id") not in seen:
                 seen.add(entry.get("id"))

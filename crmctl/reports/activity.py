@@ -19,7 +19,7 @@ def build(crm: Crm, snapshot: Snapshot, options: Options) -> Report:
     report = Report("activity", f"Activity{whose}", options.today, since=first, until=last)
     types = {t.id: t.contact for t in crm.process.activity_types}
     sources = {c.id: c.get("source") or NO_SOURCE for c in snapshot.records("company")}
-    logged = [e for e in snapshot.entries()
+    logged = [e for e in snapshot.entries(first, last)
               if e.get("kind") == "activity" and within(e.get("at"), first, last)
               and (options.owner is None or e.get("by") == options.owner)]
     if not logged:

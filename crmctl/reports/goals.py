@@ -55,7 +55,7 @@ def measure(crm: Crm, snapshot: Snapshot, goal: Goal, owner: str, first: date,
     contact = {t.id: t.contact for t in crm.process.activity_types}
     wanted = {"contacts": "real", "attempts": "attempt"}.get(goal.measure)
     return Decimal(sum(
-        1 for e in snapshot.entries()
+        1 for e in snapshot.entries(first, last)
         if e.get("kind") == "activity" and by_who(e) == owner and within(e.get("at"), first, last)
         and (goal.type is None or e.get("type") == goal.type)
         and (wanted is None or contact.get(str(e.get("type"))) == wanted)))

@@ -29,8 +29,15 @@ class Snapshot:
     def records(self, kind: str) -> list[Record]:
         return self.crm.index.select(kind)
 
-    def entries(self) -> list[dict[str, Any]]:
-        return self.crm.index.entries()
+    def entries(self, first: date | None = None, last: date | None = None) -> list[dict[str, Any]]:
+        """Log entries, oldest first; with ``first``/``last`` only those near those days (a
+        day's margin either side for time zones: callers still filter by each entry's own
+        day). A report of one month reads one month, not years."""
+        if first is None and last is None:
+            return self.crm.index.entries()
+        since = f"{first - timedelta(days=1)}T00:00:00" if first else None
+        until = f"{last + timedelta(days=2)}T00:00:00" if last else None
+        return self.crm.index.entries(since, until)
 
     def tasks(self) -> list[dict[str, Any]]:
         return self.crm.index.tasks(status=None)
@@ -79,7 +86,7 @@ class PastSnapshot(Snapshot):
     def records(self, kind: str) -> list[Record]:
         return sorted(self._records.get(kind, []), key=lambda r: r.name.lower())
 
-    def entries(self) -> list[dict[str, Any]]:
+    def entries(self, first: date | None = None, last: date | None = None) -> list[dict[str, Any]]:
         return self._entries
 
     def tasks(self) -> list[dict[str, Any]]:
