@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from crmctl import activities, tasks
 from crmctl.change import Change
 from crmctl.dates import stamp
 from crmctl.errors import UserError
@@ -22,6 +21,7 @@ from crmctl.identity import Actor
 from crmctl.model import KINDS, Record
 from crmctl.names import normalize_company, slugify
 from crmctl.records import unique_id, validated, write_updated
+from crmctl.repoint import Repointer
 from crmctl.resolve import resolve
 from crmctl.store import Crm, record_path
 from crmctl import yamlio
@@ -87,13 +87,15 @@ def convert(crm: Crm, ref: str, *, to: str, actor: Actor, now: datetime,
         change.delete(old.path)
         for deal in deals:
             write_updated(change, deal, {"company": new_company, "person": new_person})
-        activities.append(change, [{
-            "id": activities.new_id(), "kind": "amend", "at": stamp(now),
-            "amends": entry["id"], "company": new_company,
-            "set": {"company": new_company, "person": new_person},
-            "by": actor.user_id or actor.identity.email, "by_name": actor.identity.name,
-        } for entry in timeline if entry.get("id")])
-        moved = _repoint_tasks(change, actor, old, new_company, new_person)
+        repoint = Repointer(change, actor, "convert")
+        pointer = {"company": new_company, "person": new_person}
+        repoint.entries(timeline, pointer, new_company)
+        column = "company" if old.kind == "company" else "person"
+        moved = 0
+        for task in crm.index.tasks(status=None):  # open or done: all move with it
+            if task.get(column) == old.id:
+                repoint.task(task, pointer)
+                moved += 1
         message = f'Convert {old.kind} "{old.name}" to a {to}'
         commit = change.commit(message, [f"{old.kind}/{old.id}", f"{to}/{data['id']}",
                                          f"company/{new_company}"])
@@ -117,16 +119,3 @@ def _carried(crm: Crm, old: Record, to: str) -> tuple[dict[str, Any], tuple[str,
         note = f"Kept from the {old.kind} record: " + "; ".join(leftovers)
         fields["notes"] = f"{fields['notes'].rstrip()}\n{note}" if fields.get("notes") else note
     return fields, tuple(line.split(":")[0] for line in leftovers)
-
-
-def _repoint_tasks(change: Change, actor: Actor, old: Record, company: str,
-                   person: str | None) -> int:
-    """Every task about the old record (open or done) now about the new one."""
-    column = "company" if old.kind == "company" else "person"
-    moved = 0
-    for task in change.crm.index.tasks(status=None):
-        if task.get(column) != old.id:
-            continue
-        tasks.repoint(change, actor, task, {"company": company, "person": person})
-        moved += 1
-    return moved

@@ -18,13 +18,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Sequence
 
-from crmctl import activities, tasks
 from crmctl.change import Change
-from crmctl.dates import stamp
 from crmctl.errors import UserError
 from crmctl.identity import Actor
 from crmctl.model import Record
 from crmctl.records import validated, write_updated
+from crmctl.repoint import Repointer
 from crmctl.resolve import resolve
 from crmctl.store import Crm
 
@@ -200,19 +199,9 @@ def _repoint(change: Change, actor: Actor, keep: Record, gone_ids: Sequence[str]
                 moved["deals"] += 1
         pointer = {"person": keep.id}
         entries = [e for dup_id in gone_ids for e in index.timeline(person=dup_id)]
-    entries = list({e["id"]: e for e in entries if e.get("id")}.values())
-    own = f"merge-{activities.new_id()[:8]}.jsonl"
-    log = f"{activities.LOG_FOLDER}/{change.now:%Y-%m}/{own}"
-    latest = index.latest_amendments([e["id"] for e in entries])
+    repoint = Repointer(change, actor)
     company = keep.id if keep.kind == "company" else str(keep.get("company"))
-    for entry in entries:
-        activities.append_line(change, log, {
-            "id": activities.new_id(), "kind": "amend",
-            "at": _after(latest.get(entry["id"]), change.now),
-            "amends": entry["id"], "company": company, "set": pointer,
-            "by": actor.user_id or actor.identity.email, "by_name": actor.identity.name})
-    moved["activities"] = len(entries)
-    task_log = f"{tasks.TASK_FOLDER}/{change.now:%Y-%m}/{own}"
+    moved["activities"] = repoint.entries(entries, pointer, company)
     column = keep.kind
     all_tasks = index.tasks(status=None)
     kept_rules = {t.get("rule") for t in all_tasks
@@ -220,29 +209,16 @@ def _repoint(change: Change, actor: Actor, keep: Record, gone_ids: Sequence[str]
     for task in all_tasks:
         if task.get(column) not in gone:
             continue
-        tasks.repoint(change, actor, task, pointer, path=task_log)
+        repoint.task(task, pointer)
         moved["tasks"] += 1
         rule = task.get("rule")
         if rule and task.get("status") == "open":
             if rule in kept_rules:  # the same rule's task is on KEEP already: one is enough
-                tasks.close(change, actor, task, "closed by the merge: the same rule's task "
-                            f"is open on {keep.name}", path=task_log)
+                repoint.close_task(task, "closed by the merge: the same rule's task is open "
+                                   f"on {keep.name}")
                 moved["rule tasks closed"] += 1
             kept_rules.add(rule)
     return moved
-
-
-def _after(latest_utc: str | None, now: datetime) -> str:
-    """``now``, or a second after the latest amendment of the same entry when that is not
-    earlier: amendments apply in time order, and two merges within a second (A into B, then
-    B into C) must still apply in the order they were made."""
-    from datetime import timedelta, timezone
-
-    if latest_utc:
-        latest = datetime.fromisoformat(latest_utc).replace(tzinfo=timezone.utc)
-        if latest >= now:
-            return stamp((latest + timedelta(seconds=1)).astimezone(now.tzinfo))
-    return stamp(now)
 
 
 def _diff(change: Change) -> str:

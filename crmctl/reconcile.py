@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from crmctl import activities, tasks
 from crmctl.change import Change
-from crmctl.dates import stamp
 from crmctl.identity import Actor
 from crmctl.model import Record
+from crmctl.repoint import Repointer
 from crmctl.store import Crm
 
 REFERENCES = ("company", "person", "deal")
@@ -70,20 +69,12 @@ def _repoint(crm: Crm, kind: str, gone: str, survivor: Record, pointer: dict,
              actor: Actor, now: datetime, locked: bool) -> int:
     with Change(crm, actor.identity, now, lock_held=locked) as change:
         index = crm.index
-        entries = index.timeline(**{kind: gone})
-        own = f"merge-{activities.new_id()[:8]}.jsonl"
-        log = f"{activities.LOG_FOLDER}/{now:%Y-%m}/{own}"
-        company = str(pointer.get("company") or survivor.id)
-        for entry in entries:
-            activities.append_line(change, log, {
-                "id": activities.new_id(), "kind": "amend", "at": stamp(now),
-                "amends": entry["id"], "company": company, "set": pointer,
-                "by": actor.user_id or actor.identity.email, "by_name": actor.identity.name})
-        moved = len(entries)
-        task_log = f"{tasks.TASK_FOLDER}/{now:%Y-%m}/{own}"
+        repoint = Repointer(change, actor)
+        moved = repoint.entries(index.timeline(**{kind: gone}), pointer,
+                                str(pointer.get("company") or survivor.id))
         for task in index.tasks(status=None):
             if task.get(kind) == gone:
-                tasks.repoint(change, actor, task, pointer, path=task_log)
+                repoint.task(task, pointer)
                 moved += 1
         if moved:
             change.commit(f'Merge {kind} {gone} into "{survivor.name}"',
