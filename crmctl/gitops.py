@@ -38,6 +38,14 @@ class Identity:
     def __str__(self) -> str:
         return f"{self.name} <{self.email}>"
 
+    def env(self, when: datetime | None = None) -> dict[str, str]:
+        """git's environment for a commit by this person (at ``when``, if given)."""
+        env = {"GIT_AUTHOR_NAME": self.name, "GIT_AUTHOR_EMAIL": self.email,
+               "GIT_COMMITTER_NAME": self.name, "GIT_COMMITTER_EMAIL": self.email}
+        if when is not None:
+            env["GIT_AUTHOR_DATE"] = env["GIT_COMMITTER_DATE"] = when.isoformat()
+        return env
+
 
 def _clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
@@ -185,10 +193,7 @@ class Git:
         changes = {p: oids.get(p) for p in paths}
         base_tree = self.text("rev-parse", f"{parent}^{{tree}}") if parent else None
         tree = self._rewrite_tree(base_tree, changes) or self._mktree({})
-        stamp = when.isoformat()
-        env = {"GIT_AUTHOR_NAME": author.name, "GIT_AUTHOR_EMAIL": author.email,
-               "GIT_AUTHOR_DATE": stamp, "GIT_COMMITTER_NAME": author.name,
-               "GIT_COMMITTER_EMAIL": author.email, "GIT_COMMITTER_DATE": stamp}
+        env = author.env(when)
         parents = ["-p", parent] if parent else []
         # commit-tree does not read commit.gpgSign as `git commit` does: a user who signs
         # their commits gets crmctl's signed too (GPG or SSH, as their git is set up).

@@ -71,13 +71,6 @@ def _authors(crm: Crm, *revisions: str) -> Counter:
     return Counter(n for n in names.splitlines() if n)
 
 
-def _identity_env(actor: Identity, now: datetime) -> dict[str, str]:
-    stamp = now.isoformat()
-    return {"GIT_AUTHOR_NAME": actor.name, "GIT_AUTHOR_EMAIL": actor.email,
-            "GIT_AUTHOR_DATE": stamp, "GIT_COMMITTER_NAME": actor.name,
-            "GIT_COMMITTER_EMAIL": actor.email, "GIT_COMMITTER_DATE": stamp}
-
-
 def sync(crm: Crm, *, actor: Identity, now: datetime, remote: str = "origin") -> Synced:
     git = crm.git
     if git.config(f"remote.{remote}.url") is None:
@@ -179,7 +172,7 @@ def _merge(crm: Crm, theirs: str, actor: Identity, now: datetime, label: str) ->
     for stale in folder.glob("*.json") if folder.is_dir() else ():
         stale.unlink()
     git.run("merge", "--no-edit", "-q", "-m", f"Sync with {label}", theirs,
-            env=_identity_env(actor, now), check=False)
+            env=actor.env(now), check=False)
     if not merge_in_progress(crm):
         git.run("update-index", "-q", "--refresh", check=False)
         return
@@ -187,7 +180,7 @@ def _merge(crm: Crm, theirs: str, actor: Identity, now: datetime, label: str) ->
     fields = {c["path"]: c for c in pending_conflicts(crm)}
     others = [p for p in unmerged if p not in fields]
     if not unmerged:  # merged cleanly but not committed (a hook stopped it): finish it
-        git.run("commit", "--no-edit", "-q", env=_identity_env(actor, now))
+        git.run("commit", "--no-edit", "-q", env=actor.env(now))
         return
     if others:
         git.run("merge", "--abort", check=False)
@@ -257,7 +250,7 @@ def resolve_field(crm: Crm, ref: str, field_name: str, choice: str, value: Any,
                 if p]
         finished = not left
         if finished:
-            crm.git.run("commit", "--no-edit", "-q", env=_identity_env(actor, now))
+            crm.git.run("commit", "--no-edit", "-q", env=actor.env(now))
         crm.forget_reads()
     return chosen, finished
 

@@ -13,7 +13,7 @@ from typing import Any
 from crmctl.activities import LOG_FOLDER, is_log_path, parse_log
 from crmctl.dates import _localize
 from crmctl.errors import DataError, UserError
-from crmctl.gitops import GitError
+from crmctl.gitops import GitError, Identity
 from crmctl.model import Record
 from crmctl.store import RECORD_FOLDERS, Crm, kind_of_path
 from crmctl.tasks import TASK_FOLDER, fold as fold_tasks, is_task_path
@@ -116,12 +116,8 @@ def state_at(crm: Crm, end: datetime) -> str | None:
         except GitError:  # a real conflict, or a git without merge-tree: the newest side
             continue
         merged = crm.git.text("commit-tree", tree, "-p", merged, "-p", tip, "-m",
-                              "crmctl report --as-of", env=_IDENTITY)
+                              "crmctl report --as-of", env=Identity("crmctl", "crmctl@localhost").env())
     return merged
-
-
-_IDENTITY = {"GIT_AUTHOR_NAME": "crmctl", "GIT_AUTHOR_EMAIL": "crmctl@localhost",
-             "GIT_COMMITTER_NAME": "crmctl", "GIT_COMMITTER_EMAIL": "crmctl@localhost"}
 
 
 def _folded(entries: list[dict[str, Any]], amendments: list[dict[str, Any]]) -> list[dict]:
