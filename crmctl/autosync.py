@@ -10,11 +10,14 @@ plainly on stderr when it failed, once.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from datetime import datetime
 from typing import Any
 
+from crmctl.gitops import Identity
+from crmctl.process import STATE_DIR
 from crmctl.store import Crm
 
 STATUS_FILE = "autosync.json"
@@ -27,15 +30,19 @@ def enabled(crm: Crm) -> bool:
     return crm.process.sync == "auto"
 
 
-def kick(crm: Crm) -> None:
-    """Start a background sync if this CRM wants one (never raises, never waits)."""
+def kick(crm: Crm, actor: Identity) -> None:
+    """Start a background sync if this CRM wants one (never raises, never waits), as the
+    person who wrote: a user of crm.yaml when they are one (--as needs no git identity)."""
     try:
         if not enabled(crm) or crm.git.config("remote.origin.url") is None:
             return
-        log = (crm.state_dir / "autosync.log").open("ab")
-        subprocess.Popen([sys.executable, "-m", "crmctl", "--dir", str(crm.root), "sync",
-                          "--background"], stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                         start_new_session=True, close_fds=True)
+        user = next((u.id for u in crm.process.users
+                     if u.email and u.email.lower() == actor.email.lower()), None)
+        env = {**os.environ, **({"CRMCTL_USER": user} if user else {})}
+        with (crm.state_dir / "autosync.log").open("ab") as log:
+            subprocess.Popen([sys.executable, "-m", "crmctl", "--dir", str(crm.root), "sync",
+                              "--background"], stdin=subprocess.DEVNULL, stdout=log,
+                             stderr=log, env=env, start_new_session=True, close_fds=True)
     except Exception:  # auto-sync is a convenience: it must never fail the write
         return
 
@@ -48,7 +55,7 @@ def record(crm: Crm, ok: bool, message: str, now: datetime) -> None:
 
 def unreported_failure(crm: Crm) -> dict[str, Any] | None:
     """The last background sync's failure, once: marked reported as it is returned."""
-    path = crm.root / ".crmctl" / STATUS_FILE
+    path = crm.root / STATE_DIR / STATUS_FILE
     try:
         status = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):

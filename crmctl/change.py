@@ -59,7 +59,7 @@ class Change:
         if exc_type is None and self.committed:
             from crmctl.autosync import kick
 
-            kick(self.crm)  # after the lock is released: the sync takes it in the background
+            kick(self.crm, self.actor)  # after the lock is released: the sync takes it
 
     def read(self, path: str) -> str | None:
         """The file as this change will leave it: staged text, else the work tree's."""

@@ -266,8 +266,11 @@ def _activity_reference_problems(entries: list[Entry], existing: dict[str, set[s
     """Every activity and move, as its amend lines leave it, names records that exist."""
     by_id = {e.data["id"]: e for e in entries if e.data.get("kind") != "amend"}
     effective = {entry_id: dict(e.data) for entry_id, e in by_id.items()}
+    from crmctl.reports.snapshot import utc_of
+
+    # In UTC order, as the index folds them: teammates' stamps carry their own offsets.
     amends = sorted((e for e in entries if e.data.get("kind") == "amend"),
-                    key=lambda e: (e.data["at"], e.data["id"]))
+                    key=lambda e: (utc_of(e.data), e.data["id"]))
     for amend in amends:
         target = effective.get(amend.data["amends"])
         if target is None:

@@ -95,9 +95,8 @@ def similar_people(crm: Crm, name: str, company: str, emails: list[str],
     new = Candidate("", name, "person", emails=frozenset(e.lower() for e in emails),
                     phones=frozenset(_digits(p) for p in phones if _digits(p)),
                     company=company)
-    ids = _near(crm, new, "person", company) + _near(crm, Candidate(
-        "", "", "person", emails=new.emails), "person")
-    return _matches(crm, new, dict.fromkeys(ids), "person")
+    # _near finds the same email anywhere, its names only within the company.
+    return _matches(crm, new, _near(crm, new, "person", company), "person")
 
 
 def scan(crm: Crm, kind: str, threshold: float | None = None) -> list[Group]:

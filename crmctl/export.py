@@ -77,18 +77,6 @@ def segment(crm: Crm, kind: str, *, status: str | None = None, tag: str | None =
     return result
 
 
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def safe_cell(value: Any) -> Any:
-    """A text cell a spreadsheet would run as a formula ("=HYPERLINK(...)", "@SUM(...)")
-    is written with a leading apostrophe, which spreadsheets show as text (OWASP's advice
-    for CSV injection)."""
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
-    return value
-
-
 def _row(crm: Crm, record: Record, company: Record | None) -> dict[str, Any]:
     tags = ", ".join(record.get("tags") or [])
     common = {"Status": record.get("status"), "Owner": record.get("owner"),
@@ -141,7 +129,8 @@ def read_vcards(text: str) -> tuple[list[str], list[tuple[int, dict[str, str]]]]
     try:
         cards = list(vobject.readComponents(text))
     except Exception as exc:  # vobject raises its own ParseError and friends
-        raise UserError(f"not a vCard file: {str(exc).splitlines()[0]}") from None
+        reason = (str(exc).splitlines() or [type(exc).__name__])[0]
+        raise UserError(f"not a vCard file: {reason}") from None
     for number, card in enumerate(cards, 1):
         def values(name: str) -> list[str]:
             return [str(c.value).strip() for c in card.contents.get(name, []) if c.value]
@@ -152,10 +141,7 @@ def read_vcards(text: str) -> tuple[list[str], list[tuple[int, dict[str, str]]]]
             company = (value[0] if isinstance(value, list) and value else str(value)).strip()
         name = (values("fn") or [""])[0]
         if not name and card.contents.get("n"):  # a card with N but no FN
-            parts = card.contents["n"][0].value
-            name = " ".join(p for p in (getattr(parts, "prefix", ""), getattr(parts, "given", ""),
-                                        getattr(parts, "additional", ""),
-                                        getattr(parts, "family", "")) if p).strip()
+            name = " ".join(str(card.contents["n"][0].value).split())  # vobject's Name prints
         rows.append((number, {"Name": name,
                               "Email": "; ".join(values("email")),
                               "Phone Number": "; ".join(values("tel")),

@@ -160,14 +160,15 @@ SIGNATURE = {"G": "good", "U": "unknown-key", "B": "bad", "R": "bad", "X": "expi
              "E": "unverifiable", "N": "unsigned"}
 
 
-def signatures(crm: Crm, commits: Sequence[str]) -> dict[str, str]:
-    """Commit -> good, bad, expired, unverifiable or unsigned, by git's own verification,
-    SSH keys judged against the CRM's committed ``allowed-signers`` file."""
-    if not commits:
+def signatures(crm: Crm, revisions: Sequence[str]) -> dict[str, str]:
+    """Commit -> good, bad, unknown-key, expired, unverifiable or unsigned, by git's own
+    verification, SSH keys judged against the CRM's committed ``allowed-signers`` file.
+    ``revisions`` go to git log as they are: a range, or a few commits with --no-walk."""
+    if not revisions:
         return {}
     allowed = crm.root / ALLOWED_SIGNERS
     config = ["-c", f"gpg.ssh.allowedSignersFile={allowed}"] if allowed.is_file() else []
-    out = crm.git.text(*config, "log", "--no-walk=unsorted", "--format=%H %G?", *commits)
+    out = crm.git.text(*config, "log", "--format=%H %G?", *revisions)
     found = {}
     for line in out.splitlines():
         commit, _, mark = line.partition(" ")
@@ -187,6 +188,6 @@ def unsigned_since_required(crm: Crm, range_: str | None = None) -> list[tuple[s
             "rev-list", "--parents", "-n", "1", enabled[0]).count(" ") else "HEAD"
     listed = crm.git.text("log", "--format=%H\x1f%an", range_)
     commits = [line.split("\x1f") for line in listed.splitlines() if line]
-    marks = signatures(crm, [c for c, _ in commits])
+    marks = signatures(crm, [range_])  # one walk of the range, not a list of commits
     return [(c, author, marks.get(c, "unsigned")) for c, author in commits
             if marks.get(c) != "good"]

@@ -186,7 +186,11 @@ def _read_xlsx(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]
     except ImportError:
         raise UserError("reading .xlsx needs openpyxl", "pip install 'crmctl[xlsx]', or save "
                         "the sheet as CSV") from None
-    sheet = openpyxl.load_workbook(path, read_only=True, data_only=True).active
+    try:
+        sheet = openpyxl.load_workbook(path, read_only=True, data_only=True).active
+    except Exception as exc:  # zipfile.BadZipFile, openpyxl's InvalidFileException, ...
+        raise UserError(f"{path} is not an .xlsx workbook ({type(exc).__name__})",
+                        "save it again from the spreadsheet, or as CSV") from None
     rows = [["" if v is None else str(v).strip() for v in row]
             for row in sheet.iter_rows(values_only=True)]
     if not rows:
@@ -386,7 +390,7 @@ def import_file(crm: Crm, path: Path, kind_word: str, **options: Any) -> Importe
         from crmctl.export import read_vcards
 
         try:
-            text = path.read_text(encoding="utf-8-sig")
+            text = decode(path.read_bytes())  # Outlook writes UTF-16 vCards
         except (OSError, UnicodeDecodeError) as exc:
             raise UserError(f"cannot read {path}: {exc}") from None
         headers, rows = read_vcards(text)
@@ -547,6 +551,7 @@ class _Plan:
             data["stage"] = stage.id
             data.setdefault("probability", stage.probability)
             data.setdefault("currency", self.crm.process.currency)
+            data.setdefault("stage_since", stamp(self.change.now))
             try:
                 require_deal_details(self.crm, stage.id, data)
             except UserError as exc:
@@ -608,7 +613,10 @@ class _Plan:
                 document = data  # validated when it was planned (and again when filled)
                 path = record_path(kind, rid)
                 self.change.write(path, yamlio.dump(document))
-                fire(self.change, "added", Record(kind, document, path), self.actor)
+                record = Record(kind, document, path)
+                fire(self.change, "added", record, self.actor)
+                if kind == "deal":  # as add deal does: the stage it starts in was entered
+                    fire(self.change, "deal_enters", record, self.actor, document["stage"])
             else:
                 existing = self.existing[(kind, rid)]
                 changes = {k: v for k, v in data.items() if existing.get(k) != v}

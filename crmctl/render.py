@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import os
+import re
 import sys
 from decimal import Decimal
 from typing import Any, Iterable, Mapping, Sequence, TextIO
@@ -50,10 +51,27 @@ def cell(value: Any) -> str:
     return str(value)
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER_LIKE = re.compile(r"^[+-]?[\d\s().,/-]+$")  # phone numbers, negative amounts
+
+
+def csv_cell(value: Any) -> str:
+    """A CSV cell; text a spreadsheet would run as a formula ("=HYPERLINK(...)",
+    "@SUM(...)") gets a leading apostrophe, which spreadsheets show as text (OWASP's advice
+    for CSV injection). Numbers and phone numbers ("+1 555 0100") stay as they are."""
+    text = cell(value)
+    if text.startswith(_FORMULA_START) and not _NUMBER_LIKE.match(text):
+        return "'" + text
+    return text
+
+
 def money(value: Any) -> str:
     if value is None or value == "":
         return ""
-    amount = Decimal(str(value))
+    try:
+        amount = Decimal(str(value))
+    except ArithmeticError:  # a hand edit wrote no number: show it as it is (check names it)
+        return str(value)
     return f"{amount:,.2f}".removesuffix(".00")
 
 
@@ -80,7 +98,7 @@ def write_rows(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], fmt: s
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(columns)
         for row in rows:
-            writer.writerow([cell(row.get(c)) for c in columns])
+            writer.writerow([csv_cell(row.get(c)) for c in columns])
         out.write(buffer.getvalue())
     elif not rows:
         out.write(empty + "\n")

@@ -281,11 +281,6 @@ def likely_pairs(candidates: Sequence[Candidate], threshold: float) -> dict[tupl
     return found
 
 
-def _shares_contact(a: Candidate, b: Candidate) -> bool:
-    return bool((a.domain and a.domain == b.domain) or a.emails & b.emails
-                or a.phones & b.phones)
-
-
 def _maybe_acronym(a: str, b: str) -> bool:
     short, long_ = sorted((a, b), key=len)
     return " " not in short and acronym(long_) == short

@@ -21,8 +21,8 @@ from typing import Any
 from crmctl.errors import Conflict, CrmError, UserError
 from crmctl.gitops import GitError, Identity
 from crmctl.journal import crm_lock, recover
-from crmctl.mergedriver import (ATTRIBUTES, DRIVER_NAME, conflicts_dir, pending_conflicts,
-                                record_conflicts)
+from crmctl.mergedriver import (ATTRIBUTES, DRIVER_NAME, FieldConflict, conflicts_dir,
+                                pending_conflicts, record_conflicts)
 from crmctl.store import Crm
 
 ATTEMPTS = 4  # fetch-merge-push rounds before giving up on a busy remote
@@ -97,7 +97,7 @@ def sync(crm: Crm, *, actor: Identity, now: datetime, remote: str = "origin") ->
             known = git.text("rev-parse", "-q", "--verify",
                              f"refs/remotes/{remote}/{branch}^{{commit}}", check=False)
             for _ in range(ATTEMPTS):
-                if _round(crm, result, actor, now, reconciled=bool(result.reconciled)):
+                if _round(crm, result, actor, now):
                     if crm.process.require_signed:
                         from crmctl.history import unsigned_since_required
 
@@ -112,8 +112,7 @@ def sync(crm: Crm, *, actor: Identity, now: datetime, remote: str = "origin") ->
             crm.forget_reads()
 
 
-def _round(crm: Crm, result: Synced, actor: Identity, now: datetime,
-           reconciled: bool = False) -> bool:
+def _round(crm: Crm, result: Synced, actor: Identity, now: datetime) -> bool:
     """One fetch, merge and push; False when the push lost a race and must be retried."""
     git = crm.git
     remote, branch = result.remote, result.branch
@@ -132,8 +131,8 @@ def _round(crm: Crm, result: Synced, actor: Identity, now: datetime,
         if incoming:
             _merge(crm, theirs, actor, now, f"{remote}/{branch}")
             result.came_in.update(incoming)
-            if not reconciled:
-                result.reconciled = _reconciled(crm, actor, now)
+            # Every round: a retry may bring more lines about records merged here.
+            result.reconciled += _reconciled(crm, actor, now)
         head = git.head()
         outgoing = _authors(crm, f"{theirs}..{head}")
     else:  # a branch new on the remote: send what the remote has on no branch yet
@@ -243,7 +242,7 @@ def resolve_field(crm: Crm, ref: str, field_name: str, choice: str, value: Any,
         (crm.root / path).write_text(yamlio.dump(document), encoding="utf-8")
         del chosen["fields"][field_name]
         record_conflicts(crm, path, chosen["kind"], document, [
-            _Field(k, v["ours"], v["theirs"]) for k, v in chosen["fields"].items()])
+            FieldConflict(k, v["ours"], v["theirs"]) for k, v in chosen["fields"].items()])
         if not chosen["fields"]:
             crm.git.run("add", "--", path)
         left = [p for p in crm.git.text("diff", "--name-only", "--diff-filter=U").splitlines()
@@ -255,11 +254,6 @@ def resolve_field(crm: Crm, ref: str, field_name: str, choice: str, value: Any,
     return chosen, finished
 
 
-@dataclass(frozen=True)
-class _Field:
-    field: str
-    ours: Any
-    theirs: Any
 
 
 def clone(url: str, path: Path) -> Crm:

@@ -28,6 +28,7 @@ def test_a_small_generated_crm_is_valid_and_has_what_was_asked(tmp_path) -> None
     tasks = json.loads(crmctl("task", "list", "--all", "--format", "json", cwd=root).stdout)
     assert len(tasks) == 40
     planted = json.loads((root / ".crmctl" / "bench-duplicates.json").read_text())
+    assert planted  # 2% of 300 companies, spelt twice: there are some to find
     found = json.loads(crmctl("dedupe", "--format", "json", cwd=root).stdout)
     groups = [sorted(m["id"] for m in g["members"]) for g in found if not g["tentative"]]
     assert all(sorted(pair) in groups for pair in planted)

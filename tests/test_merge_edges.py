@@ -165,6 +165,9 @@ def test_every_merge_dedupe_suggests_is_one_merge_accepts(cli) -> None:
     cli.ok("add", "person", "Jane Doe", "--company", "globex", "--email", "jane@gmail.com",
            "--force")
     found = json.loads(cli.ok("dedupe", "people", "--format", "json").stdout)
+    assert len(found) == 1 and found[0]["merge"] is None  # grouped, but no merge offered
+    assert "at different companies: merge their companies first" in \
+        cli.ok("dedupe", "people").stdout
     for group in found:
         if group["merge"] and not group["tentative"]:
             result = cli(*group["merge"][1:])

@@ -45,7 +45,10 @@ def history(
     if verify:
         from crmctl.history import signatures
 
-        marks = signatures(crm, [c.commit for c in changes])
+        commits = [c.commit for c in changes]
+        # A few commits by name; many (--limit 0) by one walk, not a command line that long.
+        marks = signatures(crm, ["--no-walk=unsorted", *commits] if len(commits) <= 500
+                           else ["HEAD"])
     if fmt == Format.table:
         width = max((len(m) for m in marks.values()), default=0)
         for change in changes:

@@ -13,6 +13,7 @@ from crmctl.reports import DEFAULT_DAYS, REPORTS
 
 class ReportFormat(str, Enum):
     text = "text"
+    table = "table"  # what every other read command calls text: the same output
     md = "md"
     csv = "csv"
     json = "json"
@@ -37,7 +38,7 @@ def report(
     assignee: Annotated[Optional[str], typer.Option(help="tasks: only this user's.")] = None,
     days: Annotated[int, typer.Option(help="tasks: also those due in the next N days.")] = 0,
     idle_days: Annotated[int, typer.Option("--idle-days", help="stale: a company with no activity for this many days.")] = DEFAULT_DAYS,
-    fmt: Annotated[ReportFormat, typer.Option("--format", "-f", help="text (aligned tables), md, csv (the main table), json, html (one self-contained page), or email (a message for sendmail -t; needs --to).")] = ReportFormat.text,
+    fmt: Annotated[ReportFormat, typer.Option("--format", "-f", help="text (aligned tables; table is the same), md, csv (the main table), json, html (one self-contained page), or email (a message for sendmail -t; needs --to).")] = ReportFormat.text,
     to: Annotated[Optional[str], typer.Option(help="email: the recipient(s).")] = None,
     subject: Annotated[Optional[str], typer.Option(help="email: the subject (default: the report's title and date).")] = None,
     sender: Annotated[Optional[str], typer.Option("--from", help="email: the sender (default: you, as git knows you).")] = None,
@@ -86,4 +87,4 @@ def report(
         typer.echo(to_email(built, to=to or "", subject=subject, now=moment, sender=sender),
                    nl=False)
     else:
-        typer.echo(render(built, fmt.value), nl=False)
+        typer.echo(render(built, "text" if fmt == ReportFormat.table else fmt.value), nl=False)

@@ -123,6 +123,9 @@ def capture(
     [outcome] = result.outcomes
     if outcome.action == "rejected":
         raise UserError(outcome.reason)
+    if outcome.action == "skipped" and update:  # asked to update, and nothing differed
+        typer.echo(f'No change to {outcome.kind} "{outcome.name}" ({outcome.id})')
+        return
     if outcome.action == "skipped":
         raise Conflict(f"{outcome.kind} {outcome.name!r} is already in the CRM as {outcome.id} "
                        f"({outcome.reason.removeprefix('already in the CRM (').rstrip(')')})",
@@ -147,7 +150,7 @@ def export(
     """A segment for email marketing: do-not-contact records and people without an email are
     left out (and counted on stderr)."""
     from crmctl.errors import UsageError, UserError
-    from crmctl.export import COMPANY_COLUMNS, PEOPLE_COLUMNS, safe_cell, segment, to_vcards
+    from crmctl.export import COMPANY_COLUMNS, PEOPLE_COLUMNS, segment, to_vcards
     from crmctl.render import write_json, write_rows
 
     chosen = {"people": "person", "person": "person", "companies": "company",
@@ -164,10 +167,7 @@ def export(
     elif fmt == "json":
         write_json(found.rows)
     else:
-        # Phone numbers keep their "+": only text another person typed is neutralised.
-        rows = [{k: v if k == "Phone" else safe_cell(v) for k, v in row.items()}
-                for row in found.rows]
-        write_rows(rows, PEOPLE_COLUMNS if chosen == "person" else COMPANY_COLUMNS, "csv")
+        write_rows(found.rows, PEOPLE_COLUMNS if chosen == "person" else COMPANY_COLUMNS, "csv")
     count = len(found.rows)
     noun = ("person" if count == 1 else "people") if chosen == "person" else \
         ("company" if count == 1 else "companies")

@@ -31,7 +31,6 @@ REPORTS = {
     "calibration": "each owner's probabilities against how deals closed",
 }
 AS_OF = ("pipeline", "forecast", "funnel")       # can be rebuilt from git history
-PERIOD = ("activity", "winloss", "sources", "velocity", "goals", "calibration")
 DEFAULT_DAYS = 30
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from crmctl.reports import Options
 from crmctl.reports.common import share, user_name, within
 from crmctl.reports.document import COUNT, MONEY, NUMBER, PERCENT, Column, Report, Table
-from crmctl.reports.pipeline import amount_of
+from crmctl.reports.pipeline import amount_of, number_of
 from crmctl.reports.snapshot import Snapshot
 from crmctl.store import Crm
 
@@ -126,7 +126,7 @@ def _reweighted(crm: Crm, snapshot: Snapshot, ratio: dict[str, Decimal],
             "owner": owner or None, "owner_name": user_name(crm, owner), "currency": currency,
             "deals": 0, "amount": Decimal(0), "weighted": Decimal(0), "reweighted": Decimal(0),
             "factor": ratio.get(owner, Decimal(1)).quantize(Decimal("0.01"))})
-        probability = Decimal(str(deal.get("probability") or 0))
+        probability = number_of(deal.get("probability"))
         corrected = min(Decimal(100), probability * ratio.get(owner, Decimal(1)))
         row["deals"] += 1
         row["amount"] += amount_of(deal)

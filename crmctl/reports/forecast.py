@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 
 from crmctl.render import money
 from crmctl.reports import Options
+from crmctl.reports.common import day_of
 from crmctl.reports.document import COUNT, MONEY, QUIET, Column, Report, Table
 from crmctl.reports.pipeline import CENT, amount_of, weighted_of
 from crmctl.reports.snapshot import Snapshot
@@ -33,10 +33,10 @@ def build(crm: Crm, snapshot: Snapshot, options: Options) -> Report:
         if deal.get("stage") in closed or (options.owner and deal.get("owner") != options.owner):
             continue
         currency = deal.get("currency") or crm.process.currency
-        close = deal.get("close")
-        month = str(close)[:7] if close else NO_DATE
+        close = day_of(deal.get("close"))  # None too when a hand edit wrote no date
+        month = close.isoformat()[:7] if close else NO_DATE
         who = deal.get("owner") or "(nobody)"
-        passed = bool(close) and date.fromisoformat(str(close)) < today
+        passed = close is not None and close < today
         for key in ((currency, month, who), (currency, month, "total")):
             cell = cells.setdefault(key, [0, Decimal(0), Decimal(0), 0])
             cell[0] += 1
@@ -44,7 +44,7 @@ def build(crm: Crm, snapshot: Snapshot, options: Options) -> Report:
             cell[2] += weighted_of(deal)
             cell[3] += passed
         if passed:
-            late.append({"close": str(close), "name": deal.name, "owner": who,
+            late.append({"close": close.isoformat(), "name": deal.name, "owner": who,
                          "amount": amount_of(deal), "currency": currency, "id": deal.id})
     if not cells:
         report.empty = f"No open deals{whose} to forecast."

@@ -17,10 +17,9 @@ from html import escape
 from typing import Any, Iterable
 
 from crmctl.errors import UserError
-from crmctl.render import cell, money, plain
+from crmctl.render import cell, csv_cell, money, plain
 from crmctl.reports.document import COUNT, DAYS, MONEY, NUMBER, PERCENT, Column, Report, Table
 
-FORMATS = ("text", "md", "csv", "json", "html", "email")
 BAR_WIDTH = 24
 
 
@@ -133,7 +132,7 @@ def to_csv(report: Report) -> str:
     fields = _fields(report.tables, key, rows)
     writer.writerow(fields)
     for row in rows:
-        writer.writerow([cell(row.get(f)) for f in fields])
+        writer.writerow([csv_cell(row.get(f)) for f in fields])
     return buffer.getvalue()
 
 

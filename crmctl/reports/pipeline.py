@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from crmctl.render import money
 from crmctl.reports import Options
@@ -16,12 +16,20 @@ COLUMNS = [Column("stage", "STAGE"), Column("deals", "DEALS", COUNT),
 CENT = Decimal("0.01")
 
 
+def number_of(value: object) -> Decimal:
+    """A number of a record, 0 when a hand edit left something else (check reports it)."""
+    try:
+        return Decimal(str(value or 0))
+    except InvalidOperation:
+        return Decimal(0)
+
+
 def amount_of(deal) -> Decimal:  # type: ignore[no-untyped-def]
-    return Decimal(str(deal.get("amount") or 0))
+    return number_of(deal.get("amount"))
 
 
 def weighted_of(deal) -> Decimal:  # type: ignore[no-untyped-def]
-    return amount_of(deal) * Decimal(str(deal.get("probability") or 0)) / 100
+    return amount_of(deal) * number_of(deal.get("probability")) / 100
 
 
 def build(crm: Crm, snapshot: Snapshot, options: Options) -> Report:

@@ -53,8 +53,8 @@ def build(crm: Crm, snapshot: Snapshot, options: Options) -> Report:
         stage = stages.get(str(deal.get("stage")))
         if stage is None or stage.closed or not mine(deal):
             continue
-        touched = max(d for d in (day_of(deal.get("stage_since")), day_of(deal.get("created")),
-                                  last_deal.get(deal.id)) if d is not None)
+        touched = max((d for d in (day_of(deal.get("stage_since")), day_of(deal.get("created")),
+                                   last_deal.get(deal.id)) if d is not None), default=today)
         company = companies.get(str(deal.get("company")))
         row = {"id": deal.id, "name": deal.name, "company": deal.get("company"),
                "company_name": company.name if company else deal.get("company"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from crmctl.render import money
 from crmctl.reports import Options
 from crmctl.reports.common import share, user_name, within
 from crmctl.reports.document import COUNT, MONEY, PERCENT, Column, Report, Table
@@ -50,8 +51,8 @@ def build(crm: Crm, snapshot: Snapshot, options: Options) -> Report:
         total["win_rate"] = share(total["won"], total["won"] + total["lost"])
         report.facts[currency] = {k: v for k, v in total.items() if k != "owner_name"}
         report.summary.append(
-            f"{currency}: {total['won']} won ({total['won_amount']:,.0f}), {total['lost']} lost "
-            f"({total['lost_amount']:,.0f}); win rate {total['win_rate']}%.")
+            f"{currency}: {total['won']} won ({money(total['won_amount'])}), {total['lost']} lost "
+            f"({money(total['lost_amount'])}); win rate {total['win_rate']}%.")
         report.tables.append(Table("owners", f"Per owner, {currency}", OWNER_COLUMNS, rows,
                                    total=total))
     reasons: dict[str, list] = {}
