@@ -13,6 +13,7 @@ from types import TracebackType
 from typing import Sequence
 
 from crmctl.errors import Conflict
+from crmctl.faults import crash_point
 from crmctl.gitops import GitError, Identity
 from crmctl.journal import atomic_write_many, crm_lock, recover, remove, restore, write_journal
 from crmctl.store import Crm
@@ -41,6 +42,7 @@ class Change:
         self.crm.git.pass_fds = (self._lock.fd,) if self._lock.fd is not None else ()
         try:
             recover(self.crm)
+            crash_point("locked")
             if (self.crm.git.git_dir() / "MERGE_HEAD").exists():
                 # A commit now would drop the open merge's other parent: the sync first.
                 raise Conflict("a sync is waiting for conflicts to be settled",
@@ -93,6 +95,7 @@ class Change:
         if not changed:
             return None
         journal = write_journal(self.crm, self.crm.git.head(), changed)
+        crash_point("journalled")
         paths = sorted(changed)
         try:
             for path in paths:
@@ -103,6 +106,7 @@ class Change:
             trailers = "".join(f"\n{RECORD_TRAILER}: {r}" for r in dict.fromkeys(records))
             full = f"{message}\n{trailers}" if trailers else message
             commit = self.crm.git.commit_paths(paths, full, self.actor, self.now)
+            crash_point("ref-updated")
         except BaseException:
             restore(root, changed)
             journal.unlink(missing_ok=True)
@@ -115,6 +119,7 @@ class Change:
             self.crm.git.stage(paths)
         except GitError:
             return commit
+        crash_point("staged")
         journal.unlink(missing_ok=True)
         self.crm.forget_reads()
         return commit

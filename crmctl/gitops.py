@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Iterable, Iterator, Mapping, Sequence
 
 from crmctl.errors import EXIT_DATA, Conflict, CrmError, UserError
+from crmctl.faults import crash_point
 
 ZERO_OID = "0" * 40
 
@@ -190,6 +191,7 @@ class Git:
         present = [p for p in paths if (self.root / p).exists()]
         oids = dict(zip(present, self.text("hash-object", "-w", "--", *present).split())) \
             if present else {}
+        crash_point("hashed")
         changes = {p: oids.get(p) for p in paths}
         base_tree = self.text("rev-parse", f"{parent}^{{tree}}") if parent else None
         tree = self._rewrite_tree(base_tree, changes) or self._mktree({})
@@ -207,6 +209,7 @@ class Git:
             raise UserError(f"git could not sign the commit: {exc.message.split(': ', 1)[-1]}",
                             "check user.signingkey and gpg.format, or turn commit.gpgsign "
                             "off") from None
+        crash_point("commit-made")
         ref = self.head_ref()
         try:
             self.run("update-ref", "-m", f"crmctl: {message.splitlines()[0]}", ref, commit,

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from crmctl.errors import Conflict, UserError
+from crmctl.faults import crash_point
 from crmctl.gitops import RepoLock
 from crmctl.store import Crm
 
@@ -56,8 +57,12 @@ def atomic_write_many(files: list[tuple[Path, bytes]]) -> None:
         temps.append((temp, path))
     if len(files) > 1:
         os.sync()
-    for temp, path in temps:
+    crash_point("temp-written")
+    for number, (temp, path) in enumerate(temps):
         os.replace(temp, path)
+        if number == 0:
+            crash_point("renamed-one")
+    crash_point("written")
 
 
 def remove(path: Path) -> None:
