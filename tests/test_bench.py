@@ -4,6 +4,7 @@ is asserted anywhere: speed is measured by bench/run.py, not tested)."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -49,4 +50,16 @@ def test_the_benchmark_runs_and_reports_every_scenario(tmp_path) -> None:
     assert {"git add F && git commit", "crmctl log", "crmctl add company", "crmctl --help",
             "crmctl report pipeline (warm)", "crmctl dedupe"} <= set(measured)
     assert all(f["ms"] > 0 for f in measured.values())
-    assert all("ratio" in f for f in measured.values() if f["baseline"])
+    assert set(measured["crmctl log"]["ratios"]) >= {"git add F && git commit"}
+    assert set(measured["crmctl --help"]["ratios"]) == {"minimal Typer app --help"}
+    # Each ratio is the scenario's median over its baseline's, from the same run.
+    for figures in measured.values():
+        for baseline, ratio in figures["ratios"].items():
+            assert ratio == figures["ms"] / measured[baseline]["ms"]
+    # The plain-text peers are measured when installed, and said to be skipped when not.
+    peers = {"hledger": ("hledger", "hledger balance"),
+             "task": ("taskwarrior", "taskwarrior task list")}
+    for command, (name, label) in peers.items():
+        installed = shutil.which(command) is not None
+        assert any(m.startswith(label) for m in measured) == installed, (command, done.stderr)
+        assert (f"{name} is not installed" in done.stdout) == (not installed)
