@@ -56,24 +56,12 @@ def _fail(message: str, code: int) -> None:
     sys.exit(code)
 
 
-app = typer.Typer(
-    cls=CrmGroup,
-    name="crmctl",
-    help="A command-line CRM: companies, people and deals as YAML files in a git repository.",
-    no_args_is_help=True,
-    rich_markup_mode=None,  # plain help and errors: no rich import, no ANSI boxes in cron mail
-    pretty_exceptions_enable=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
-
-
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"crmctl {__version__}")
         raise typer.Exit()
 
 
-@app.callback()
 def root(
     ctx: typer.Context,
     dir: Annotated[Optional[str], typer.Option(
@@ -88,26 +76,78 @@ def root(
     ctx.obj = Globals(dir=dir, as_user=as_user)
 
 
-def _register() -> None:
-    from crmctl.cli import (check, dedupe, history, log, mailin, move, records, report, sync,
-                            tasks, transfer)
+# Which module registers each command, so that `crmctl log ...` builds only `log`: Typer
+# inspects the signature of every command it builds (~40 ms for the whole tree, on every
+# run). tests/test_docs.py checks this map against the full app.
+COMMAND_MODULES = {
+    "init": "records", "add": "records", "show": "records", "list": "records",
+    "edit": "records", "log": "log", "mail-in": "mailin", "move": "move", "convert": "move",
+    "task": "tasks", "assign": "tasks", "history": "history", "blame": "history",
+    "report": "report", "dedupe": "dedupe", "merge": "dedupe", "import": "transfer",
+    "capture": "transfer", "export": "transfer", "sync": "sync", "resolve": "sync",
+    "clone": "sync", "merge-driver": "sync", "check": "check",
+}
+# Registration order is the order of `crmctl --help`: the daily loop first.
+MODULE_ORDER = ("records", "log", "mailin", "move", "tasks", "history", "report", "dedupe",
+                "transfer", "sync", "check")
+_GLOBAL_OPTIONS_WITH_VALUES = ("--dir", "-C", "--as")
 
-    # Registration order is the order of `crmctl --help`: the daily loop first.
-    records.register(app)
-    log.register(app)
-    mailin.register(app)
-    move.register(app)
-    tasks.register(app)
-    history.register(app)
-    report.register(app)
-    dedupe.register(app)
-    transfer.register(app)
-    sync.register(app)
-    check.register(app)
+
+def build_app(command: Optional[str] = None) -> typer.Typer:
+    """The whole app, or one with only ``command`` (what `crmctl COMMAND ...` needs)."""
+    import importlib
+
+    built = typer.Typer(
+        cls=CrmGroup,
+        name="crmctl",
+        help="A command-line CRM: companies, people and deals as YAML files in a git "
+             "repository.",
+        no_args_is_help=True,
+        rich_markup_mode=None,  # plain help and errors: no rich import, no ANSI in cron mail
+        pretty_exceptions_enable=False,
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
+    built.callback()(root)
+    modules = [COMMAND_MODULES[command]] if command else MODULE_ORDER
+    for name in modules:
+        importlib.import_module(f"crmctl.cli.{name}").register(built)
+    if command:
+        built.registered_commands = [c for c in built.registered_commands if c.name == command]
+        built.registered_groups = [g for g in built.registered_groups if g.name == command]
+    return built
 
 
-_register()
+def command_named(args: list[str]) -> Optional[str]:
+    """The command word of a command line, past the global options; None if there is none
+    that crmctl knows (then the whole app answers: help, or a close match)."""
+    position = 0
+    while position < len(args):
+        arg = args[position]
+        if arg in _GLOBAL_OPTIONS_WITH_VALUES:
+            position += 2
+        elif arg.startswith("-"):
+            if not arg.startswith(tuple(f"{o}=" for o in _GLOBAL_OPTIONS_WITH_VALUES)) \
+                    and arg not in ("--",):
+                return None  # --help, --version, or a mistake: the whole app handles it
+            position += 1
+        else:
+            return arg if arg in COMMAND_MODULES else None
+    return None
+
+
+def __getattr__(name: str) -> Any:
+    """``crmctl.app.app``: the whole app, built on first use (tests, docs, completion)."""
+    if name == "app":
+        whole = build_app()
+        globals()["app"] = whole
+        return whole
+    raise AttributeError(name)
 
 
 def main() -> None:
-    app(prog_name="crmctl")
+    import os
+
+    args = sys.argv[1:]
+    # Shell completion needs every command; so does help of the whole tool.
+    completing = any(k.startswith("_CRMCTL_COMPLETE") for k in os.environ)
+    build_app(None if completing else command_named(args))(prog_name="crmctl")

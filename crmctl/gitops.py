@@ -115,10 +115,28 @@ class Git:
         return [p for p in out.decode("utf-8").split("\0") if p]
 
     def dirty_paths(self, folders: Sequence[str]) -> list[str]:
-        """Paths under ``folders`` whose work-tree file differs from HEAD, untracked included."""
-        out = self.run("status", "--porcelain=v1", "-z", "--untracked-files=all",
-                       "--no-renames", "--ignore-submodules", "--", *folders)
-        return [entry[3:] for entry in out.decode("utf-8").split("\0") if len(entry) > 3]
+        """Paths under ``folders`` whose work-tree file differs from HEAD, untracked included.
+
+        The whole tree is asked and filtered here: git uses its untracked cache (which
+        skips every folder unchanged since the last scan) only without a pathspec and when
+        the mode of the scan is the one it was cached in (at 100,000 records: 0.2 s of 0.45).
+        """
+        out = self.run("-c", "core.untrackedCache=true", "-c", "status.showUntrackedFiles=all",
+                       "status", "--porcelain=v1", "-z", "--untracked-files=all",
+                       "--no-renames", "--ignore-submodules")
+        prefixes = tuple(f"{folder.rstrip('/')}/" for folder in folders)
+        return [entry[3:] for entry in out.decode("utf-8").split("\0")
+                if len(entry) > 3 and entry[3:].startswith(prefixes)]
+
+    def tune_for_many_files(self) -> None:
+        """Local settings that keep status, commits and history fast on a repo of many
+        small files (each measured at 100,000 records; see bench/run.py)."""
+        for key, value in (("core.untrackedCache", "true"),  # status skips unchanged folders
+                           ("index.version", "4"),  # paths prefix-compressed: a smaller index
+                           # Each commit rewrites a small split index, not all of it (20 MB).
+                           ("core.splitIndex", "true"),
+                           ("fetch.writeCommitGraph", "true")):  # history stays fast on pulls
+            self.run("config", key, value)
 
     def matches_head(self, paths: Sequence[str]) -> bool:
         """True if each work-tree file is byte for byte what HEAD holds (absent if absent)."""

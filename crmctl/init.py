@@ -70,10 +70,7 @@ def init_crm(path: Path, identity: Identity | None, now: datetime,
     crm = Crm(root)
     if not (root / ".git").exists():
         crm.git.run("init", "-q")
-    # Settings that keep status and diffs fast on a repo of many small files.
-    crm.git.run("config", "core.untrackedCache", "true")
-    crm.git.run("config", "fetch.writeCommitGraph", "true")  # history stays fast after pulls
-    crm.git.run("config", "index.version", "4")
+    crm.git.tune_for_many_files()
     hook_installed = install_hook(crm)
     from crmctl.sync import register_merge_driver
 

@@ -74,6 +74,7 @@ def log_activity(crm: Crm, ref: str, *, type_id: str, actor: Actor, now: datetim
     ``on_heads_up`` is called before anything is written when someone else contacted the
     same company lately; it warns, never blocks.
     """
+    crm.index.defer_worktree_scan()  # after every call: see Index.defer_worktree_scan
     kind = activity_type(crm, type_id)
     if note is not None and not note.strip():
         note = None

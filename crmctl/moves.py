@@ -35,6 +35,7 @@ def move(crm: Crm, ref: str, target: str, *, actor: Actor, now: datetime,
          amount: str | None = None, probability: str | None = None, close: str | None = None,
          reason: str | None = None) -> Moved:
     """Move a deal to stage ``target``, or a company or person to status ``target``."""
+    crm.index.defer_worktree_scan()  # names its record: see Index.defer_worktree_scan
     with Change(crm, actor.identity, now) as change:
         record = resolve(crm, ref)
         if record.kind == "deal":

@@ -34,6 +34,17 @@ def resolve(crm: Crm, ref: str, kinds: Sequence[str] = ALL_KINDS,
 
     ``company`` limits the search to the people and deals of that company.
     """
+    try:
+        return _resolve(crm, ref, kinds, company)
+    except (NotFound, Ambiguous):
+        # A write that deferred the scan for hand edits: a name it cannot find or tell
+        # apart may be in a file edited or added by hand since. Look again with it.
+        if not crm.index.scan_now():
+            raise
+        return _resolve(crm, ref, kinds, company)
+
+
+def _resolve(crm: Crm, ref: str, kinds: Sequence[str], company: str | None) -> Record:
     text = " ".join(ref.split())
     if not text:
         raise UserError(f"an empty {_what(kinds)} name", "give a name or an id")
@@ -71,6 +82,8 @@ def resolve(crm: Crm, ref: str, kinds: Sequence[str] = ALL_KINDS,
 
 def _get(crm: Crm, kind: str, record_id: str) -> Record:
     record = crm.index.get(kind, record_id)
+    if record is None and not crm.index.scan_worktree:
+        raise NotFound(f"the {kind} {record_id!r} is gone")  # deleted by hand: look again
     if record is None:  # the file exists but cannot be read
         raise DataError(f"the {kind} {record_id!r} cannot be read",
                         hint="run crmctl check to see what is wrong with its file")

@@ -277,6 +277,5 @@ def clone(url: str, path: Path) -> Crm:
                         f"it was cloned to {target}; remove it, or crmctl init it")
     install_hook(crm)
     register_merge_driver(crm)
-    crm.git.run("config", "core.untrackedCache", "true")
-    crm.git.run("config", "fetch.writeCommitGraph", "true")  # history stays fast after pulls
+    crm.git.tune_for_many_files()
     return crm

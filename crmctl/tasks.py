@@ -132,6 +132,7 @@ def add_task(crm: Crm, text: str, *, actor: Actor, now: datetime, about: str | N
              assign: str | None = None) -> TaskChange:
     from crmctl.resolve import resolve
 
+    crm.index.defer_worktree_scan()  # names its record, if any: see Index.defer_worktree_scan
     priority = priority_or_error(priority)
     assignee = assignee_of(crm, actor, assign)
     due_date = parse_date(due, now) if due is not None else None
@@ -152,6 +153,8 @@ def find_task(crm: Crm, typed: str) -> dict[str, Any]:
     if len(prefix) < MIN_PREFIX:
         raise UserError(f"task id {typed!r} is too short", f"type at least {MIN_PREFIX} characters")
     found = crm.index.tasks_with_prefix(prefix)
+    if not found and crm.index.scan_now():  # a write that deferred the scan: look again
+        found = crm.index.tasks_with_prefix(prefix)
     if not found:
         raise NotFound(f"no task {typed!r}", "see crmctl task list --all")
     if len(found) > 1:
@@ -187,6 +190,7 @@ def _records_of(task: Mapping[str, Any]) -> list[str]:
 
 def complete_task(crm: Crm, typed: str, *, actor: Actor, now: datetime,
                   note: str | None = None) -> TaskChange:
+    crm.index.defer_worktree_scan()  # names its task: see Index.defer_worktree_scan
     with Change(crm, actor.identity, now) as change:
         task = find_task(crm, typed)
         if task["status"] == "done":

@@ -43,3 +43,39 @@ def test_the_cli_module_imports_no_heavy_module() -> None:
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                          check=True).stdout.strip()
     assert out == ""
+
+
+def test_every_command_is_built_alone_from_the_module_that_registers_it() -> None:
+    """`crmctl log ...` builds only `log` (crmctl.app.COMMAND_MODULES); the map must name
+    every command of the whole app, and each alone-built app must hold just that command."""
+    from crmctl.app import COMMAND_MODULES, build_app, command_named
+
+    whole = get_command(app)
+    assert set(COMMAND_MODULES) == set(whole.commands)
+    for name in COMMAND_MODULES:
+        alone = get_command(build_app(name))
+        assert list(alone.commands) == [name]
+        assert alone.commands[name].help == whole.commands[name].help
+    assert command_named(["-C", "/tmp/x", "--as", "ann", "log", "acme"]) == "log"
+    assert command_named(["--dir=/tmp/x", "task", "add", "x"]) == "task"
+    assert command_named(["--help"]) is None and command_named(["lgo"]) is None
+    assert command_named([]) is None
+
+
+def test_a_command_run_alone_behaves_as_in_the_whole_app(tmp_path) -> None:
+    """Through the real entry point: global options before the command still apply, and
+    a mistyped command still gets the whole app's close match."""
+    import subprocess
+    import sys
+
+    def crmctl(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "crmctl", *args], capture_output=True,
+                              text=True, cwd=tmp_path)
+
+    created = crmctl("-C", str(tmp_path / "crm"), "init")
+    assert created.returncode == 0, created.stderr
+    assert crmctl("--dir", str(tmp_path / "crm"), "add", "company", "Acme").returncode == 0
+    listed = crmctl(f"--dir={tmp_path / 'crm'}", "list", "companies", "-q")
+    assert listed.stdout.split() == ["acme"]
+    typo = crmctl("-C", str(tmp_path / "crm"), "lgo", "acme")
+    assert typo.returncode == 2 and "Did you mean 'log'?" in typo.stderr

@@ -305,3 +305,70 @@ def test_the_index_survives_its_commit_being_rewritten_and_pruned(cli, crm_root)
     assert result.stdout.split() == ["acme-products", "globex"]
     assert "Globex Worldwide" in cli.ok("list", "companies").stdout
 
+
+
+# --- (d) writes that name their records skip the scan for hand edits, safely ----------------
+# log, move and task skip `git status` over the whole tree (most of their time at 100,000
+# records); these are the hand edits such a skip could miss, each seen all the same.
+
+def test_log_finds_a_company_created_by_hand_since_the_last_command(cli, crm_root):
+    seed(cli)
+    cli.ok("list", "companies")
+    new = crm_root / "companies" / "in" / "initech.yaml"
+    new.parent.mkdir(parents=True)
+    new.write_text(company_yaml("initech", "Initech"))
+
+    cli.ok("log", "Initech", "--type", "note", "--note", "found by hand")
+
+    assert "found by hand" in cli.ok("show", "initech").stdout
+
+
+def test_log_uses_a_name_given_by_hand_since_the_last_command(cli, crm_root):
+    seed(cli)
+    cli.ok("list", "companies")
+    (crm_root / GLOBEX).write_text(company_yaml("globex", "Globex Hyperion", domain="globex.com"))
+
+    cli.ok("log", "Globex Hyperion", "--type", "note", "--note", "renamed")
+
+    assert "renamed" in cli.ok("show", "globex").stdout
+    assert "Globex Hyperion" in git(crm_root, "log", "-1", "--format=%s")
+
+
+def test_log_to_a_company_deleted_by_hand_is_refused_not_logged(cli, crm_root):
+    seed(cli)
+    cli.ok("list", "companies")
+    (crm_root / GLOBEX).unlink()
+
+    result = cli.fails(3, "log", "Globex", "--type", "note", "--note", "gone")
+
+    assert "globex" in result.stderr.lower()
+
+
+def test_move_reads_a_hand_edit_of_its_record_and_keeps_it(cli, crm_root):
+    seed(cli)
+    cli.ok("list", "companies")
+    edited = (crm_root / GLOBEX).read_text().replace("domain: globex.com", "domain: globex.io")
+    (crm_root / GLOBEX).write_text(edited)
+
+    cli.ok("move", "Globex", "prospect")
+
+    committed = git(crm_root, "show", f"HEAD:{GLOBEX}")
+    assert "domain: globex.io" in committed and "status: prospect" in committed
+
+
+def test_a_hand_edit_seen_by_a_write_and_then_reverted_shows_the_committed_file(cli, crm_root):
+    """The write re-read the edited file without a full scan; reverting it by hand must
+    still bring the committed version back to every read."""
+    seed(cli)
+    cli.ok("list", "companies")
+    original = (crm_root / ACME).read_text()
+    (crm_root / ACME).write_text(original.replace("name: Acme Products, Inc.",
+                                                  "name: Zenith Works"))
+    # By its id, which the index already knew: the write reads the edited file itself.
+    added = cli.ok("task", "add", "Call them", "--for", "acme-products")
+    assert 'for "Zenith Works"' in added.stdout
+
+    git(crm_root, "checkout", "--", ACME)
+
+    listed = cli.ok("list", "companies").stdout
+    assert "Acme Products, Inc." in listed and "Zenith Works" not in listed
