@@ -7,6 +7,7 @@ files' truth; deleting it loses nothing.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 from decimal import Decimal
@@ -21,7 +22,7 @@ from crmctl.activities import LOG_FOLDER, is_log_path, parse_log
 from crmctl.tasks import TASK_FOLDER, fold as fold_tasks, is_task_path
 from crmctl.store import RECORD_FOLDERS, Crm, id_of_path, kind_of_path
 
-SCHEMA_VERSION = "9"
+SCHEMA_VERSION = "10"
 FOLDERS = (*RECORD_FOLDERS, LOG_FOLDER, TASK_FOLDER)  # what the index reads
 _TABLES = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
@@ -38,7 +39,7 @@ CREATE INDEX IF NOT EXISTS names_norm ON names(norm);
 CREATE TABLE IF NOT EXISTS contacts(path TEXT, kind TEXT, id TEXT, type TEXT, value TEXT);
 CREATE INDEX IF NOT EXISTS contacts_value ON contacts(type, value);
 CREATE INDEX IF NOT EXISTS contacts_path ON contacts(path);
-CREATE TABLE IF NOT EXISTS worktree(path TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS worktree(path TEXT PRIMARY KEY, digest TEXT);
 CREATE TABLE IF NOT EXISTS activities(path TEXT, line INTEGER, id TEXT, kind TEXT, at TEXT,
     utc TEXT, type TEXT, company TEXT, person TEXT, deal TEXT, by TEXT, data TEXT);
 CREATE INDEX IF NOT EXISTS activities_path ON activities(path);
@@ -157,11 +158,11 @@ class Index:
             elif changed is not None:
                 self._reload(changed)
             previously = [row[0] for row in db.execute("SELECT path FROM worktree")]
-            self._reload(set(dirty) | set(previously))
+            read = self._reload(set(dirty) | set(previously))
             if scan:  # without a scan, the paths known to differ from HEAD are all there is
                 db.execute("DELETE FROM worktree")
-                db.executemany("INSERT INTO worktree(path) VALUES (?)",
-                               [(p,) for p in set(dirty)])
+                db.executemany("INSERT INTO worktree(path, digest) VALUES (?, ?)",
+                               [(p, read.get(p)) for p in set(dirty)])
             if self._logs_touched:
                 self._apply_amendments()
             if self._tasks_touched:
@@ -188,17 +189,39 @@ class Index:
                 paths += [p.relative_to(self.crm.root).as_posix() for p in base.glob("*/*")]
         self._reload(paths)
 
-    def _reload(self, paths: Iterable[str]) -> None:
-        """Re-read ``paths`` from the work tree (a missing file drops its row)."""
+    def _reload(self, paths: Iterable[str]) -> dict[str, str]:
+        """Re-read ``paths`` from the work tree (a missing file drops its row); returns a
+        digest of the bytes indexed for each path read."""
+        read: dict[str, str] = {}
+
         def texts() -> Iterator[tuple[str, bytes | None]]:
             for path in paths:
                 if not _indexed(path):
                     continue
                 try:
-                    yield path, (self.crm.root / path).read_bytes()
+                    data = (self.crm.root / path).read_bytes()
                 except (FileNotFoundError, IsADirectoryError):
+                    read[path] = "absent"
                     yield path, None
+                    continue
+                read[path] = hashlib.sha256(data).hexdigest()
+                yield path, data
         self._store_many(texts())
+        return read
+
+    def state(self) -> str | None:
+        """A digest of what the index holds after a full refresh: the commit, crm.yaml, and
+        the exact bytes it read of every file that differs from the commit. Two equal
+        digests mean equal answers to every query (the report cache is keyed by it)."""
+        self.scan_now()
+        self.refresh()
+        if not self._meta("head"):
+            return None  # no commit yet: every file is read from disk, nothing to key by
+        digest = hashlib.sha256(f"{SCHEMA_VERSION}\0{self._meta('head')}\0"
+                                f"{self.crm.process_digest}".encode())
+        for path, read in self.db.execute("SELECT path, digest FROM worktree ORDER BY path"):
+            digest.update(f"\0{path}\0{read}".encode())
+        return digest.hexdigest()
 
     def _store_many(self, items: Iterable[tuple[str, bytes | None]], empty: bool = False) -> None:
         """Index these files' texts (None: the file is gone); ``empty``: nothing to replace."""

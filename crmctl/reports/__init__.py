@@ -69,9 +69,66 @@ def build(crm: "Crm", name: str, options: Options) -> "Report":
     for user in (options.owner, options.assignee):
         if user is not None and crm.process.users:
             crm.user_or_error(user)
-    snapshot = (PastSnapshot(crm, options.as_of, options.now) if options.as_of
-                else Snapshot(crm))
+    if options.as_of is not None:  # from git history and branch tips: not cached
+        return _built(crm, name, options, PastSnapshot(crm, options.as_of, options.now))
+    cache = ReportCache(crm, name, options)
+    report = cache.load()
+    if report is None:
+        report = _built(crm, name, options, Snapshot(crm))
+        cache.store(report)
+    return report
+
+
+def _built(crm: "Crm", name: str, options: Options, snapshot: "Snapshot") -> "Report":
     module = importlib.import_module(f"crmctl.reports.{name}")
     report = module.build(crm, snapshot, options)
     report.broken = list(snapshot.broken)
     return report
+
+
+class ReportCache:
+    """Built reports, kept in the CRM's machine-local folder (never committed) and keyed by
+    the report, its options, the day, and the index's exact state (``Index.state``): the
+    same question about the same files gets the same answer without reading them again,
+    and any commit, pull, hand edit or crm.yaml change asks a new question."""
+
+    KEEP = 32  # the newest built reports kept; older ones are deleted
+
+    def __init__(self, crm: "Crm", name: str, options: Options):
+        import hashlib
+
+        from crmctl import __version__
+
+        self.folder = crm.state_dir / "reports"
+        state = crm.index.state()
+        fields = {**options.__dict__, "now": None}  # reports read the day, not the hour
+        self.path = None if state is None else self.folder / (
+            hashlib.sha256(repr((__version__, state, name, sorted(fields.items())))
+                           .encode()).hexdigest()[:32] + ".pickle")
+
+    def load(self) -> "Report | None":
+        import pickle
+
+        if self.path is None:
+            return None
+        try:
+            return pickle.loads(self.path.read_bytes())
+        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError,
+                TypeError, ValueError):
+            return None  # absent, or written by another version: build it again
+
+    def store(self, report: "Report") -> None:
+        import pickle
+
+        from crmctl.journal import atomic_write
+
+        if self.path is None:
+            return
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            atomic_write(self.path, pickle.dumps(report, protocol=pickle.HIGHEST_PROTOCOL))
+            kept = sorted(self.folder.glob("*.pickle"), key=lambda p: p.stat().st_mtime)
+            for old in kept[:-self.KEEP]:
+                old.unlink(missing_ok=True)
+        except OSError:
+            pass  # a cache that cannot be written costs time next run, nothing else
