@@ -99,13 +99,25 @@ class Index:
             try:
                 self._db = self._open()
             except sqlite3.DatabaseError:  # a damaged cache: it holds nothing worth keeping
-                for suffix in ("", "-wal", "-shm"):
-                    self.path.with_name(self.path.name + suffix).unlink(missing_ok=True)
+                self._remove_files()
                 self._db = self._open()
         return self._db
 
+    def _remove_files(self) -> None:
+        for suffix in ("", "-wal", "-shm"):
+            self.path.with_name(self.path.name + suffix).unlink(missing_ok=True)
+
     def _open(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        try:
+            version = db.execute("SELECT value FROM meta WHERE key='version'").fetchone()
+        except sqlite3.OperationalError:  # a new file: no tables yet
+            version = None
+        if version is not None and version[0] != SCHEMA_VERSION:
+            # Written by another version of crmctl, maybe with other columns: start afresh.
+            db.close()
+            self._remove_files()
+            db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
         db.executescript(_TABLES)

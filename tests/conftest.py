@@ -173,6 +173,9 @@ def build_once(factory: pytest.TempPathFactory, setup, created_at: dict | None =
 def copy_of(template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Cli:
     """A real git CRM of the test's own, identical to the template, as the working folder."""
     root = tmp_path / "crm"
-    shutil.copytree(template, root, symlinks=True)
+    # Not the read cache: SQLite may drop its -wal and -shm files (when a connection is
+    # collected) while they are being copied; the copy builds its own from git.
+    shutil.copytree(template, root, symlinks=True,
+                    ignore=lambda folder, names: [n for n in names if n.startswith("index.sqlite")])
     monkeypatch.chdir(root)
     return Cli(root, CliRunner())

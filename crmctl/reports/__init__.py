@@ -14,6 +14,7 @@ from crmctl.errors import UserError
 
 if TYPE_CHECKING:
     from crmctl.reports.document import Report
+    from crmctl.reports.snapshot import Snapshot
     from crmctl.store import Crm
 
 # name: what it shows (the help lists these)

@@ -71,7 +71,7 @@ def _grid(table: Table, bars: bool = True) -> tuple[list[list[str]], list[str], 
 
 
 def to_text(report: Report) -> str:
-    from tabulate import tabulate
+    from crmctl.render import aligned
 
     if report.empty is not None:
         return "\n".join([report.empty] + ([report.incomplete] if report.incomplete else [])) + "\n"
@@ -83,8 +83,7 @@ def to_text(report: Report) -> str:
             parts.append(f"{table.title}\n  {table.empty}")
             continue
         body, headers, align = _grid(table)
-        grid = tabulate(body, headers=headers, tablefmt="simple", colalign=align,
-                        disable_numparse=True)
+        grid = aligned(body, headers, align)
         if table.total is not None:  # a rule above the totals row
             lines = grid.splitlines()
             lines.insert(len(lines) - 1, lines[1])
