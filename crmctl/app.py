@@ -21,6 +21,10 @@ class CrmGroup(TyperGroup):
     def main(self, args: Any = None, prog_name: Optional[str] = None,
              complete_var: Optional[str] = None, standalone_mode: bool = True,
              **extra: Any) -> Any:
+        from crmctl.render import Printable
+
+        streams = sys.stdout, sys.stderr
+        sys.stdout, sys.stderr = Printable(sys.stdout), Printable(sys.stderr)
         try:
             result = super().main(args=args, prog_name=prog_name or "crmctl",
                                   complete_var=complete_var, standalone_mode=False, **extra)
@@ -45,6 +49,8 @@ class CrmGroup(TyperGroup):
             # not a bug in crmctl, and the user can act on it.
             where = f": {exc.filename}" if exc.filename else ""
             _fail(f"crmctl: error: {exc.strerror or exc}{where}", EXIT_USER)
+        finally:
+            sys.stdout, sys.stderr = streams
         code = result if isinstance(result, int) else 0
         if standalone_mode:
             sys.exit(code)
