@@ -13,11 +13,10 @@ import base64
 import json
 import secrets
 from datetime import datetime
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Iterator, Mapping
 
 from crmctl.errors import DataError
-from crmctl.model import json_number
+from crmctl.model import exact_json
 
 if TYPE_CHECKING:
     from crmctl.change import Change
@@ -43,19 +42,29 @@ def is_log_path(path: str) -> bool:
 
 def encode(entry: Mapping[str, Any]) -> str:
     """One line: JSON escapes newlines in notes, and None fields are left out."""
-    return json.dumps({k: v for k, v in entry.items() if v is not None},
-                      ensure_ascii=False, separators=(",", ":"), default=_number)
+    line = exact_json({k: v for k, v in entry.items() if v is not None},
+                      ensure_ascii=False, separators=(",", ":"))
+    # Characters that other readers take for line breaks (Python's splitlines, editors)
+    # stay escaped, so that one entry is always one line whatever reads it.
+    return line.translate(_LINE_BREAKS)
 
 
-def _number(value: Any) -> Any:
-    if isinstance(value, Decimal):  # amounts and probabilities read from records
-        return json_number(value)
-    raise TypeError(f"{type(value).__name__} is not JSON")
+_LINE_BREAKS = {0x85: "\\u0085", 0x2028: "\\u2028", 0x2029: "\\u2029"}
+
+
+def lines(text: str) -> Iterator[tuple[int, str]]:
+    """(number, line) of a one-entry-per-line log: lines end at \\n only (a raw U+2028
+    inside an entry written by an older crmctl is not a line break)."""
+    pieces = text.split("\n")
+    if pieces[-1] == "":
+        pieces.pop()  # what follows the last line's \n is no line
+    for number, line in enumerate(pieces, 1):
+        yield number, line.removesuffix("\r")
 
 
 def parse_log(text: str, path: str) -> Iterator[tuple[int, dict[str, Any] | DataError]]:
     """(line number, entry or the error on that line) for each non-blank line."""
-    for number, line in enumerate(text.splitlines(), 1):
+    for number, line in lines(text):
         if not line.strip():
             continue
         try:

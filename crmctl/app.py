@@ -23,6 +23,11 @@ class CrmGroup(TyperGroup):
              **extra: Any) -> Any:
         from crmctl.render import Printable
 
+        for arg in sys.argv[1:] if args is None else args:
+            if isinstance(arg, str) and _not_text(arg):
+                _fail(f"crmctl: error: the argument {arg.encode('utf-8', 'surrogateescape')!r} "
+                      "is not UTF-8 text (set your terminal to UTF-8 and type it again)",
+                      EXIT_USAGE)
         streams = sys.stdout, sys.stderr
         sys.stdout, sys.stderr = Printable(sys.stdout), Printable(sys.stderr)
         try:
@@ -55,6 +60,15 @@ class CrmGroup(TyperGroup):
         if standalone_mode:
             sys.exit(code)
         return code
+
+
+def _not_text(arg: str) -> bool:
+    """Bytes that are not UTF-8 reach Python as lone surrogates (a Latin-1 terminal's é)."""
+    try:
+        arg.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _fail(message: str, code: int) -> None:

@@ -14,6 +14,7 @@ from typing import Sequence
 
 from crmctl.errors import Conflict
 from crmctl.faults import crash_point
+from crmctl.render import printable
 from crmctl.gitops import GitError, Identity
 from crmctl.journal import atomic_write_many, crm_lock, recover, remove, restore, write_journal
 from crmctl.store import Crm
@@ -103,6 +104,8 @@ class Change:
                     remove(root / path)
             atomic_write_many([(root / p, self.pending[p]) for p in paths  # type: ignore[misc]
                                if self.pending[p] is not None])
+            # git refuses a NUL in a message, and a feed line shows no control character.
+            message = printable(message)
             trailers = "".join(f"\n{RECORD_TRAILER}: {r}" for r in dict.fromkeys(records))
             full = f"{message}\n{trailers}" if trailers else message
             commit = self.crm.git.commit_paths(paths, full, self.actor, self.now)

@@ -13,7 +13,7 @@ from typing import Callable, Iterable, Iterator
 from crmctl.errors import DataError
 from crmctl.model import KINDS, Record
 from crmctl.process import PROCESS_FILE, process_problems
-from crmctl.activities import LOG_FOLDER, is_log_path, parse_log
+from crmctl.activities import LOG_FOLDER, is_log_path, lines, parse_log
 from crmctl.tasks import TASK_FOLDER, is_task_path
 from crmctl.schemas import Validator, load_schema
 from crmctl.store import RECORD_FOLDERS, Crm, id_of_path, kind_of_path, record_path
@@ -77,7 +77,7 @@ def _distinct_problems(crm: Crm) -> Iterator[Problem]:
         text = (crm.root / DISTINCT_FILE).read_text(encoding="utf-8", errors="replace")
     except FileNotFoundError:
         return
-    for number, line in enumerate(text.splitlines(), 1):
+    for number, line in lines(text):
         try:
             entry = json.loads(line)
         except ValueError:

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Iterable, Sequence
 
 from crmctl.change import Change
+from crmctl.activities import lines
 from crmctl.dates import stamp
 from crmctl.identity import Actor
 from crmctl.model import KINDS, Record
@@ -123,7 +124,7 @@ def judged_distinct(crm: Crm) -> set[frozenset[str]]:
     except FileNotFoundError:
         return set()
     pairs = set()
-    for line in text.splitlines():
+    for _, line in lines(text):
         try:
             entry = json.loads(line)
         except ValueError:

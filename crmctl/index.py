@@ -16,13 +16,13 @@ from typing import Any, Iterable, Iterator, Sequence
 from crmctl.errors import DataError
 from crmctl.gitops import GitError
 from crmctl.journal import recover_if_needed
-from crmctl.model import Record, json_number
+from crmctl.model import Record, exact_json
 from crmctl.names import fold, normalize_company, normalize_person
 from crmctl.activities import LOG_FOLDER, is_log_path, parse_log
 from crmctl.tasks import TASK_FOLDER, fold as fold_tasks, is_task_path
 from crmctl.store import RECORD_FOLDERS, Crm, id_of_path, kind_of_path
 
-SCHEMA_VERSION = "10"
+SCHEMA_VERSION = "11"
 FOLDERS = (*RECORD_FOLDERS, LOG_FOLDER, TASK_FOLDER)  # what the index reads
 _TABLES = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
@@ -60,14 +60,6 @@ CREATE INDEX IF NOT EXISTS amendments_path ON amendments(path);
 
 def normalize(kind: str, name: str) -> str:
     return normalize_company(name) if kind == "company" else normalize_person(name)
-
-
-def _json_default(value: Any) -> Any:
-    # Stored as a JSON number and read back with parse_float=Decimal, so reads need no
-    # schema work; the shortest float repr keeps every amount a person types exact.
-    if isinstance(value, Decimal):
-        return json_number(value)
-    raise TypeError(type(value).__name__)
 
 
 class Index:
@@ -350,7 +342,7 @@ class Index:
             (record.path, record.kind, record.id, record.name, _text(data.get("company")),
              _text(data.get("status")), _text(data.get("stage")), _text(data.get("owner")),
              "|" + "|".join(map(str, tags)) + "|" if isinstance(tags, list) else None,
-             json.dumps(dict(data), default=_json_default, ensure_ascii=False)))
+             exact_json(dict(data), ensure_ascii=False)))
         names = [record.name] + [a for a in data.get("aliases") or [] if isinstance(a, str)]
         company = record.id if record.kind == "company" else _text(data.get("company"))
         self.db.executemany(

@@ -127,9 +127,10 @@ def record_conflicts(crm: Crm, path: str, kind: str, document: Mapping[str, Any]
         target.unlink(missing_ok=True)
         return
     target.parent.mkdir(exist_ok=True)
+    from crmctl.model import exact_json
     from crmctl.render import plain
 
-    target.write_text(json.dumps(plain({
+    target.write_text(exact_json(plain({
         "path": path, "kind": kind, "id": document.get("id"), "name": document.get("name"),
         "fields": {c.field: {"ours": c.ours, "theirs": c.theirs} for c in conflicts},
     }), ensure_ascii=False, default=str, indent=1), encoding="utf-8")

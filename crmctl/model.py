@@ -8,9 +8,29 @@ from types import MappingProxyType
 from typing import Any, Mapping
 
 
-def json_number(value: Decimal) -> int | float:
-    """A Decimal as JSON has it: 12000 stays an int, 12000.5 a float."""
-    return int(value) if value == value.to_integral_value() else float(value)
+def exact_json(obj: Any, **options: Any) -> str:
+    """``json.dumps`` that writes each Decimal as its exact digits: through a float,
+    999999999999999.9999 would become 1e15 (readers that keep decimals, like Python's
+    ``parse_float=Decimal``, get back exactly what was typed)."""
+    import json
+    import os
+    import re
+
+    digits: dict[str, str] = {}
+    mark = os.urandom(6).hex()  # a string no value holds: stands in for a number
+
+    def default(value: Any) -> Any:
+        if isinstance(value, Decimal) and value.is_finite():
+            key = f"{mark}:{len(digits)}"
+            digits[key] = (str(int(value)) if value == value.to_integral_value()
+                           else format(value.normalize(), "f"))
+            return key
+        raise TypeError(f"{type(value).__name__} is not JSON")
+
+    text = json.dumps(obj, default=default, **options)
+    if not digits:
+        return text
+    return re.sub(f'"({mark}:\\d+)"', lambda m: digits[m.group(1)], text)
 
 
 @dataclass(frozen=True)

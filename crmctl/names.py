@@ -28,13 +28,23 @@ MAX_ID_LENGTH = 64
 MAX_NAME_LENGTH = 200
 
 
+# Cyrillic and Greek letters drawn exactly like Latin ones (after case-folding). In a name
+# that also has Latin letters they are a look-alike ("Аcme" with a Cyrillic А: a paste
+# from a phishing mail, or a keyboard left in Russian), read as the Latin letter.
+_LOOK_ALIKES = str.maketrans("аеорсухіјѕԁɡӏԛԝαεικνορτυχ", "aeopcyxijsdgiqwaeikvoptux")
+_LATIN = re.compile("[a-z]")
+
+
 def fold(text: str) -> str:
     """Case- and accent-insensitive form: 'Société Générale' -> 'societe generale'."""
     # Decompose before and after case-folding: compatibility forms such as "™" only become
     # letters ("TM") when decomposed, and must then be folded too.
     decomposed = unicodedata.normalize(
         "NFKD", unicodedata.normalize("NFKD", text).casefold())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    folded = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    if _LATIN.search(folded):
+        return folded.translate(_LOOK_ALIKES)
+    return folded
 
 
 def tokens(name: str) -> list[str]:

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import os
 import re
 import sys
 from decimal import Decimal
 from typing import Any, Iterable, Mapping, Sequence, TextIO
 
-from crmctl.model import json_number
+from crmctl.model import exact_json
 from crmctl.yamlio import format_decimal
 
 def color_enabled(stream: TextIO) -> bool:
@@ -62,9 +61,7 @@ def style(text: str, *, bold: bool = False, fg: str | None = None, enabled: bool
 
 
 def plain(value: Any) -> Any:
-    """JSON-ready value: Decimal -> int or float, everything else unchanged."""
-    if isinstance(value, Decimal):
-        return json_number(value)
+    """JSON-ready value for ``exact_json``: mappings and sequences as dicts and lists."""
     if isinstance(value, Mapping):
         return {k: plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -140,7 +137,8 @@ def write_rows(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], fmt: s
                headers: Sequence[str] | None = None, numeric: Iterable[str] = ()) -> None:
     out = out or sys.stdout
     if fmt == "json":
-        out.write(json.dumps([plain(dict(r)) for r in rows], indent=2, ensure_ascii=False) + "\n")
+        out.write(exact_json([plain(dict(r)) for r in rows], indent=2, ensure_ascii=False)
+                  + "\n")
     elif fmt == "csv":
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
@@ -162,4 +160,4 @@ def write_ids(ids: Iterable[str], out: TextIO | None = None) -> None:
 
 def write_json(document: Any, out: TextIO | None = None) -> None:
     out = out or sys.stdout
-    out.write(json.dumps(plain(document), indent=2, ensure_ascii=False) + "\n")
+    out.write(exact_json(plain(document), indent=2, ensure_ascii=False) + "\n")

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from datetime import datetime
 from decimal import Decimal
 from html import escape
 from typing import Any, Iterable
 
 from crmctl.errors import UserError
+from crmctl.model import exact_json
 from crmctl.render import cell, csv_cell, money, plain
 from crmctl.reports.document import COUNT, DAYS, MONEY, NUMBER, PERCENT, Column, Report, Table
 
@@ -157,7 +157,7 @@ def to_json(report: Report) -> str:
         "summary": report.facts,
         **{key: rows for key, rows in report.datasets().items()},
     }
-    return json.dumps(plain(document), indent=2, ensure_ascii=False, default=str) + "\n"
+    return exact_json(plain(document), indent=2, ensure_ascii=False) + "\n"
 
 
 STYLE = """
