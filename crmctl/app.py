@@ -54,6 +54,12 @@ class CrmGroup(TyperGroup):
             # not a bug in crmctl, and the user can act on it.
             where = f": {exc.filename}" if exc.filename else ""
             _fail(f"crmctl: error: {exc.strerror or exc}{where}", EXIT_USER)
+        except Exception as exc:
+            if type(exc).__module__ != "sqlite3":  # sqlite3 is not imported here: 10 ms
+                raise
+            # The read cache could not be read or written: the same kinds of causes.
+            _fail(f"crmctl: error: the read cache in .crmctl/ failed: {exc} (free some space "
+                  "or make the folder writable; deleting .crmctl/ loses nothing)", EXIT_USER)
         finally:
             sys.stdout, sys.stderr = streams
         code = result if isinstance(result, int) else 0

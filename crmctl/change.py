@@ -16,7 +16,8 @@ from crmctl.errors import Conflict
 from crmctl.faults import crash_point
 from crmctl.render import printable
 from crmctl.gitops import GitError, Identity
-from crmctl.journal import atomic_write_many, crm_lock, recover, remove, restore, write_journal
+from crmctl.journal import (atomic_write_many, crm_lock, drop_originals, keep_originals,
+                            recover, remove, restore, write_journal)
 from crmctl.store import Crm
 
 RECORD_TRAILER = "Crm-Record"
@@ -98,22 +99,29 @@ class Change:
         journal = write_journal(self.crm, self.crm.git.head(), changed)
         crash_point("journalled")
         paths = sorted(changed)
+        keep_originals(root, paths)
         try:
             for path in paths:
                 if self.pending[path] is None:
                     remove(root / path)
             atomic_write_many([(root / p, self.pending[p]) for p in paths  # type: ignore[misc]
-                               if self.pending[p] is not None])
+                               if self.pending[p] is not None], crash_points=True)
             # git refuses a NUL in a message, and a feed line shows no control character.
             message = printable(message)
             trailers = "".join(f"\n{RECORD_TRAILER}: {r}" for r in dict.fromkeys(records))
             full = f"{message}\n{trailers}" if trailers else message
             commit = self.crm.git.commit_paths(paths, full, self.actor, self.now)
             crash_point("ref-updated")
-        except BaseException:
-            restore(root, changed)
+        except BaseException as failure:
+            try:
+                restore(root, changed)
+            except OSError:
+                # The journal stays: the next command (with space again) undoes it. The
+                # user needs the first error, not the undo's.
+                raise failure from None
             journal.unlink(missing_ok=True)
             raise
+        drop_originals(root, paths)
         # The commit has landed: from here on nothing is undone. If git's index cannot be
         # updated now (another git holds index.lock), the journal stays and the next
         # command's recovery updates it.

@@ -15,7 +15,7 @@ from typing import Any, Iterable, Iterator, Sequence
 
 from crmctl.errors import DataError
 from crmctl.gitops import GitError
-from crmctl.journal import recover_if_needed
+from crmctl.journal import git_at_work, recover_if_needed
 from crmctl.model import Record, exact_json
 from crmctl.names import fold, normalize_company, normalize_person
 from crmctl.activities import LOG_FOLDER, is_log_path, parse_log
@@ -132,7 +132,12 @@ class Index:
         git = self.crm.git
         head = git.head()
         scan = self.scan_worktree
-        dirty = git.dirty_paths(FOLDERS) if head and scan else []
+        dirty: list[str] = []
+        if head and scan and git.pass_fds:  # under the CRM lock (a write)
+            with git_at_work(self.crm):
+                dirty = git.dirty_paths(FOLDERS, may_lock=True)
+        elif head and scan:
+            dirty = git.dirty_paths(FOLDERS)
         db = self.db
         self._logs_touched = self._tasks_touched = False
         db.execute("BEGIN IMMEDIATE")
@@ -176,7 +181,8 @@ class Index:
                             ("process", self.crm.process_digest)])
             db.execute("COMMIT")
         except BaseException:
-            db.execute("ROLLBACK")
+            if db.in_transaction:  # sqlite may have rolled back already (a full disk)
+                db.execute("ROLLBACK")
             raise
         self._fresh = True
 
@@ -389,7 +395,8 @@ class Index:
             self.db.execute("INSERT OR IGNORE INTO worktree(path) VALUES (?)", (row[0],))
             self.db.execute("COMMIT")
         except BaseException:
-            self.db.execute("ROLLBACK")
+            if self.db.in_transaction:
+                self.db.execute("ROLLBACK")
             raise
 
     def latest_amendments(self, entry_ids: Sequence[str]) -> dict[str, str]:

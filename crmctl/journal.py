@@ -20,8 +20,10 @@ from crmctl.gitops import RepoLock
 from crmctl.store import Crm
 
 JOURNAL = "crmctl-journal.json"
+GIT_AT_WORK = "crmctl-git-at-work"
 LOCK = "crmctl.lock"
 TEMP_SUFFIX = ".crmctl-tmp"
+KEPT_FOLDER = "crmctl-kept"
 DEFAULT_LOCK_TIMEOUT = 30.0
 # Lock files git leaves behind when it is killed; a stale HEAD.lock blocks every later commit.
 GIT_LOCKS = ("index.lock", "HEAD.lock")
@@ -36,33 +38,78 @@ def temp_path(path: Path) -> Path:
     return path.with_name(f".{path.name}{TEMP_SUFFIX}")
 
 
+def kept_path(root: Path, path: str) -> Path:
+    """Where the original of ``path`` is kept during a write: under .git/, out of sight
+    of git status and of the user."""
+    return root / ".git" / KEPT_FOLDER / path.replace("/", "%")
+
+
+def keep_originals(root: Path, paths: list[str]) -> None:
+    """A second name (a hard link) for each file about to be replaced, so that putting it
+    back takes a rename: no new file, which a disk out of space or inodes could refuse."""
+    for path in paths:
+        kept = kept_path(root, path)
+        kept.unlink(missing_ok=True)
+        try:
+            kept.parent.mkdir(exist_ok=True)
+            os.link(root / path, kept)
+        except FileNotFoundError:
+            continue  # a new file: nothing to keep
+        except OSError:
+            continue  # no hard links here: restore writes the bytes from the journal
+
+
+def drop_originals(root: Path, paths: list[str]) -> None:
+    for path in paths:
+        kept_path(root, path).unlink(missing_ok=True)
+        if not (root / path).exists():
+            remove(root / path)  # a deleted file: its shard folder may be empty now
+    _drop_kept_folder(root)
+
+
+def _drop_kept_folder(root: Path) -> None:
+    try:
+        (root / ".git" / KEPT_FOLDER).rmdir()
+    except OSError:
+        pass  # absent, or a .git that is a file: nothing to tidy
+
+
 def atomic_write(path: Path, data: bytes) -> None:
     """Write via a temporary file in the same folder, fsync, rename: never a half file."""
     atomic_write_many([(path, data)])
 
 
-def atomic_write_many(files: list[tuple[Path, bytes]]) -> None:
+def atomic_write_many(files: list[tuple[Path, bytes]], crash_points: bool = False) -> None:
     """Each file written whole or not at all. Many files (an import) are all written to
     temporary files and made durable by one ``sync`` before any is renamed into place,
-    rather than an fsync each (20,000 fsyncs took 4.5 s here)."""
+    rather than an fsync each (20,000 fsyncs took 4.5 s here). A temporary file that
+    cannot be written whole (a full disk, a size limit) is removed before the error
+    goes on. ``crash_points``: the records' write, where the battery's hooks are."""
     temps = []
-    for path, data in files:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temp = temp_path(path)
-        with open(temp, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            if len(files) == 1:
-                os.fsync(handle.fileno())
-        temps.append((temp, path))
-    if len(files) > 1:
-        os.sync()
-    crash_point("temp-written")
+    try:
+        for path, data in files:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            temp = temp_path(path)
+            temps.append((temp, path))
+            with open(temp, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                if len(files) == 1:
+                    os.fsync(handle.fileno())
+        if len(files) > 1:
+            os.sync()
+    except BaseException:
+        for temp, _ in temps:
+            temp.unlink(missing_ok=True)
+        raise
+    if crash_points:
+        crash_point("temp-written")
     for number, (temp, path) in enumerate(temps):
         os.replace(temp, path)
-        if number == 0:
+        if number == 0 and crash_points:
             crash_point("renamed-one")
-    crash_point("written")
+    if crash_points:
+        crash_point("written")
 
 
 def remove(path: Path) -> None:
@@ -103,17 +150,36 @@ def write_journal(crm: Crm, parent: str | None, originals: dict[str, bytes | Non
 
 
 def restore(root: Path, originals: dict[str, bytes | None]) -> None:
+    """Put back the original bytes of each path; a file still as it was is left alone
+    (so undoing a write that failed for want of space or permission needs neither)."""
     for path, data in originals.items():
+        temp_path(root / path).unlink(missing_ok=True)
+        kept = kept_path(root, path)
+        if data is not None and kept.exists() and kept.read_bytes() == data:
+            if (root / path).exists() and os.path.samefile(kept, root / path):
+                kept.unlink()  # never replaced (rename onto the same file does nothing)
+            else:
+                os.replace(kept, root / path)
+            continue
+        kept.unlink(missing_ok=True)
+        try:
+            current = (root / path).read_bytes()
+        except (FileNotFoundError, IsADirectoryError):
+            current = None
+        if current == data:
+            continue
         if data is None:
             remove(root / path)
         else:
             atomic_write(root / path, data)
-        temp_path(root / path).unlink(missing_ok=True)
+    _drop_kept_folder(root)
 
 
 def recover_if_needed(crm: Crm) -> bool:
     """Before reading: if a killed write left a journal, take the lock and clean up after it."""
-    if not (crm.git.git_dir() / JOURNAL).exists():
+    git_dir = crm.git.git_dir()
+    if not any((git_dir / name).exists() for name in
+               (JOURNAL, temp_path(git_dir / JOURNAL).name, GIT_AT_WORK)):
         return False
     with crm_lock(crm) as lock:
         crm.git.pass_fds = (lock.fd,) if lock.fd is not None else ()
@@ -130,6 +196,8 @@ def recover(crm: Crm) -> bool:
     """
     git_dir = crm.git.git_dir()
     journal = git_dir / JOURNAL
+    temp_path(journal).unlink(missing_ok=True)  # killed while writing the journal itself
+    _clear_lock_of_killed_git(git_dir)
     try:
         entry = json.loads(journal.read_text())
     except FileNotFoundError:
@@ -148,9 +216,45 @@ def recover(crm: Crm) -> bool:
     else:  # committed; only the temp files and git's index may lag
         for path in originals:
             temp_path(crm.root / path).unlink(missing_ok=True)
+            kept_path(crm.root, path).unlink(missing_ok=True)
+        _drop_kept_folder(crm.root)
         crm.git.stage(list(originals))
     journal.unlink(missing_ok=True)
     return True
+
+
+def git_at_work(crm: Crm) -> "GitAtWork":
+    return GitAtWork(crm.git.git_dir() / GIT_AT_WORK)
+
+
+class GitAtWork:
+    """Marks a git command that may take git's index.lock, run under the CRM lock (the
+    status of a write). If crmctl is killed meanwhile, the next holder of the lock knows
+    that an index.lock made since is the dead command's, not the user's own git."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def __enter__(self) -> None:
+        self.path.write_bytes(b"")
+
+    def __exit__(self, *exc: object) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+def _clear_lock_of_killed_git(git_dir: Path) -> None:
+    marker = git_dir / GIT_AT_WORK
+    try:
+        started = marker.stat().st_mtime
+    except FileNotFoundError:
+        return
+    lock = git_dir / "index.lock"
+    try:
+        if lock.stat().st_mtime >= started - 1:
+            lock.unlink(missing_ok=True)
+    except FileNotFoundError:
+        pass
+    marker.unlink(missing_ok=True)
 
 
 def _clear_stale_git_locks(crm: Crm, git_dir: Path, journal_time: float) -> None:
