@@ -91,6 +91,10 @@ def append(change: "Change", entries: list[Mapping[str, Any]]) -> list[str]:
 def append_line(change: "Change", path: str, entry: Mapping[str, Any]) -> None:
     """Stage ``entry`` as the last line of the log at ``path``."""
     text = change.read(path) or ""
+    for _, problem in parse_log(text, path):
+        if isinstance(problem, DataError):  # appending would commit the broken line too
+            problem.hint = "fix or delete that line first (crmctl check lists every problem)"
+            raise problem
     if text and not text.endswith("\n"):  # a hand edit may have dropped it
         text += "\n"
     change.write(path, text + encode(entry) + "\n")

@@ -55,7 +55,9 @@ class CrmGroup(TyperGroup):
             where = f": {exc.filename}" if exc.filename else ""
             _fail(f"crmctl: error: {exc.strerror or exc}{where}", EXIT_USER)
         except Exception as exc:
-            if type(exc).__module__ != "sqlite3":  # sqlite3 is not imported here: 10 ms
+            # sqlite3 is not imported here (10 ms); its errors of the machine, not of code.
+            if type(exc).__module__ != "sqlite3" or \
+                    type(exc).__name__ not in ("OperationalError", "DatabaseError"):
                 raise
             # The read cache could not be read or written: the same kinds of causes.
             _fail(f"crmctl: error: the read cache in .crmctl/ failed: {exc} (free some space "

@@ -12,7 +12,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Sequence
 
-from crmctl.errors import Conflict
+from crmctl.errors import Conflict, DataError
 from crmctl.faults import crash_point
 from crmctl.render import printable
 from crmctl.gitops import GitError, Identity
@@ -71,9 +71,16 @@ class Change:
             data = self.pending[path]
             return None if data is None else data.decode("utf-8")
         try:
-            return (self.crm.root / path).read_text(encoding="utf-8")
+            data = (self.crm.root / path).read_bytes()
         except FileNotFoundError:
             return None
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise DataError(f"not valid UTF-8 text at byte {exc.start}", path,
+                            data[:exc.start].count(b"\n") + 1,
+                            hint="save the file as UTF-8 (crmctl check lists every problem)"
+                            ) from None
 
     def write(self, path: str, text: str) -> None:
         self.pending[path] = text.encode("utf-8")

@@ -195,7 +195,13 @@ def _log_problems(path: str, data: bytes, validator: Validator,
 
     Valid entries are added to ``valid`` for the reference checks."""
     seen: dict[str, int] = {}
-    for line, entry in parse_log(data.decode("utf-8", "replace"), path):
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        yield Problem(path, data[:exc.start].count(b"\n") + 1,
+                      f"not valid UTF-8 text at byte {exc.start}")
+        text = data.decode("utf-8", "replace")
+    for line, entry in parse_log(text, path):
         if isinstance(entry, DataError):
             yield Problem(path, line, entry.message)
             continue

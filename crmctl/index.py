@@ -374,6 +374,8 @@ class Index:
         return Record(kind, json.loads(data_json, parse_float=Decimal), path)
 
     def get(self, kind: str, record_id: str) -> Record | None:
+        if not isinstance(record_id, str):  # a hand edit put a list or a mapping there
+            return None
         self.refresh()
         if not self.scan_worktree:
             self._reread_record(kind, record_id)
@@ -381,6 +383,12 @@ class Index:
             "SELECT data, path FROM records WHERE kind=? AND id=? AND data IS NOT NULL",
             (kind, record_id)).fetchone()
         return self._record(kind, row[0], row[1]) if row else None
+
+    def error_of(self, kind: str, record_id: str) -> str | None:
+        """Why this record's file cannot be read (``path:line: problem``), if it cannot."""
+        row = self.db.execute("SELECT error FROM records WHERE kind=? AND id=? AND error IS "
+                              "NOT NULL", (kind, record_id)).fetchone()
+        return row[0] if row else None
 
     def _reread_record(self, kind: str, record_id: str) -> None:
         """Without the work-tree scan: this record as its file is now. Its path is noted

@@ -70,6 +70,11 @@ def validated(crm: Crm, kind: str, fields: Mapping[str, Any]) -> dict[str, Any]:
     """The record in file key order, typed and checked; UserError listing every problem."""
     order = field_order(kind, crm.process)
     document = {key: fields[key] for key in order if fields.get(key) not in (None, [], "")}
+    # Keys crmctl does not know (added by hand) are kept, after the known ones: the schema
+    # says whether they may stay; a rewrite never drops them silently.
+    document.update((key, value) for key, value in fields.items()
+                    if key not in document and key not in order
+                    and value not in (None, [], ""))
     schema = crm.record_schema(kind)
     typed = coerce(document, schema)
     problems = [message for _, message in crm.validator(kind).errors(typed)]
@@ -340,9 +345,10 @@ def show(crm: Crm, ref: str, kinds: Sequence[str] = tuple(KINDS),
     if record.kind == "company":
         return Shown(record, None, index.select("person", company=record.id),
                      index.select("deal", company=record.id), timeline, total)
-    company = index.get("company", record.get("company")) if record.get("company") else None
+    company_id = record.get("company") if isinstance(record.get("company"), str) else None
+    company = index.get("company", company_id) if company_id else None
     if record.kind == "person":
-        deals = [d for d in index.select("deal", company=record.get("company"))
+        deals = [d for d in index.select("deal", company=company_id)
                  if d.get("person") == record.id]
         return Shown(record, company, (), deals, timeline, total)
     people = [p for p in (index.get("person", record.get("person")),) if p]

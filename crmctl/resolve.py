@@ -85,8 +85,10 @@ def _get(crm: Crm, kind: str, record_id: str) -> Record:
     if record is None and not crm.index.scan_worktree:
         raise NotFound(f"the {kind} {record_id!r} is gone")  # deleted by hand: look again
     if record is None:  # the file exists but cannot be read
-        raise DataError(f"the {kind} {record_id!r} cannot be read",
-                        hint="run crmctl check to see what is wrong with its file")
+        problem = crm.index.error_of(kind, record_id)
+        raise DataError(f"the {kind} {record_id!r} cannot be read"
+                        + (f": {problem}" if problem else ""),
+                        hint="fix its file; crmctl check lists every problem")
     return record
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -55,6 +56,21 @@ def shard(record_id: str) -> str:
 
 def record_path(kind: str, record_id: str) -> str:
     return f"{KINDS[kind].plural}/{shard(record_id)}/{record_id}.yaml"
+
+
+_CONFLICT_MARKER = re.compile(rb"^[ \t]*(?:<{7}|={7}|>{7})(?: |\r?$)", re.MULTILINE)
+
+
+def _no_conflict_markers(text: str | bytes, path: str) -> None:
+    """A merge conflict left in a file, even inside a block of notes where YAML would read
+    it as text, is not data: it is a conflict nobody settled."""
+    data = text.encode("utf-8", "surrogateescape") if isinstance(text, str) else text
+    found = _CONFLICT_MARKER.search(data)
+    if found:
+        raise DataError("a merge conflict marker: a conflict was left unsettled", path,
+                        data[:found.start()].count(b"\n") + 1,
+                        hint="keep the right lines and delete the markers (crmctl resolve "
+                             "helps during a sync)")
 
 
 def id_of_path(path: str) -> str:
@@ -131,8 +147,17 @@ class Crm:
         if kind is None:
             raise DataError("not a record file (records live in companies/, people/, deals/"
                             " as <shard>/<id>.yaml)", path)
+        _no_conflict_markers(text, path)
         document = yamlio.load(text, path)
         typed = coerce(document, self.record_schema(kind))
+        record_id = typed.get("id")
+        if record_id is not None and record_id != id_of_path(path):
+            raise DataError(f"the id {record_id!r} is not the file's name ({id_of_path(path)})",
+                            path, document.line_of("id"),
+                            hint="an id is its file's name: set it back, or rename the file")
+        if not isinstance(typed.get("name"), str) or not typed["name"].strip():
+            raise DataError("the record has no name", path, document.line_of("name"),
+                            hint="give it a name: line")
         return Record(kind, typed, path, document.lines)
 
     def read_path(self, path: str) -> Record | None:

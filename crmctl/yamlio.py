@@ -52,7 +52,11 @@ def load(text: str | bytes, path: str = "<string>") -> Document:
         reason = getattr(exc, "reason", None) or str(exc).splitlines()[0]
         position = getattr(exc, "position", None)
         where = f" at byte {position}" if position is not None else ""
-        raise DataError(f"not valid text: {reason}{where}", path) from None
+        line = None
+        if position is not None:
+            newline = b"\n" if isinstance(text, bytes) else "\n"
+            line = text[:position].count(newline) + 1  # type: ignore[arg-type]
+        raise DataError(f"not valid text: {reason}{where}", path, line) from None
     finally:
         parser.dispose()
 
