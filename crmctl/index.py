@@ -22,7 +22,7 @@ from crmctl.activities import LOG_FOLDER, is_log_path, parse_log
 from crmctl.tasks import TASK_FOLDER, fold as fold_tasks, is_task_path
 from crmctl.store import RECORD_FOLDERS, Crm, id_of_path, kind_of_path
 
-SCHEMA_VERSION = "11"
+SCHEMA_VERSION = "12"
 FOLDERS = (*RECORD_FOLDERS, LOG_FOLDER, TASK_FOLDER)  # what the index reads
 _TABLES = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
@@ -55,6 +55,8 @@ CREATE INDEX IF NOT EXISTS task_events_path ON task_events(path);
 CREATE TABLE IF NOT EXISTS tasks(id TEXT PRIMARY KEY, status TEXT, assignee TEXT, due TEXT,
     data TEXT);
 CREATE INDEX IF NOT EXISTS amendments_path ON amendments(path);
+CREATE TABLE IF NOT EXISTS broken_lines(path TEXT, line INTEGER, error TEXT);
+CREATE INDEX IF NOT EXISTS broken_lines_path ON broken_lines(path);
 """
 
 
@@ -188,7 +190,7 @@ class Index:
 
     def _clear(self) -> None:
         for table in ("records", "names", "contacts", "worktree", "meta", "activities",
-                      "amendments", "task_events", "tasks"):
+                      "amendments", "task_events", "tasks", "broken_lines"):
             self.db.execute(f"DELETE FROM {table}")
 
     def _rebuild_from_disk(self) -> None:
@@ -264,11 +266,13 @@ class Index:
         if not empty:
             self.db.execute("DELETE FROM activities WHERE path=?", (path,))
             self.db.execute("DELETE FROM amendments WHERE path=?", (path,))
+            self.db.execute("DELETE FROM broken_lines WHERE path=?", (path,))
         if text is None:
             return
         rows, amendments = [], []
-        for line, entry in parse_log(text.decode("utf-8", "replace"), path):
+        for line, entry in parse_log(self._log_text(path, text), path):
             if not isinstance(entry, dict) or not isinstance(entry.get("at"), str):
+                self._broken_line(path, line, entry)
                 continue
             utc = _utc(entry["at"])
             if utc is None:
@@ -288,16 +292,37 @@ class Index:
         self._tasks_touched = True
         if not empty:
             self.db.execute("DELETE FROM task_events WHERE path=?", (path,))
+            self.db.execute("DELETE FROM broken_lines WHERE path=?", (path,))
         if text is None:
             return
         rows = []
-        for line, event in parse_log(text.decode("utf-8", "replace"), path):
+        for line, event in parse_log(self._log_text(path, text), path):
+            self._broken_line(path, line, event)
             if isinstance(event, dict) and isinstance(event.get("at"), str):
                 utc = _utc(event["at"])
                 if utc is not None:
                     rows.append((path, line, _text(event.get("id")), _text(event.get("task")),
                                  utc, json.dumps(event, ensure_ascii=False)))
         self.db.executemany("INSERT INTO task_events VALUES (?,?,?,?,?,?)", rows)
+
+    def _log_text(self, path: str, text: bytes) -> str:
+        try:
+            return text.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = text[:exc.start].count(b"\n") + 1
+            self.db.execute("INSERT INTO broken_lines VALUES (?,?,?)",
+                            (path, line, f"{path}:{line}: not valid UTF-8 text"))
+            return text.decode("utf-8", "replace")
+
+    def _broken_line(self, path: str, line: int, entry: Any) -> None:
+        """Note a line of a log that is no entry, for reads to say what they left out."""
+        if isinstance(entry, DataError):
+            message = str(entry)
+        elif not isinstance(entry, dict) or not isinstance(entry.get("at"), str):
+            message = f"{path}:{line}: an entry without its time (at)"
+        else:
+            return
+        self.db.execute("INSERT INTO broken_lines VALUES (?,?,?)", (path, line, message))
 
     def _fold_tasks(self) -> None:
         """Task states from all their events, oldest first (a few per task: cheap)."""
@@ -622,10 +647,12 @@ class Index:
                                (value,)).fetchone()[0]
 
     def broken(self) -> list[tuple[str, str]]:
-        """(path, error) of record files the index could not read."""
+        """(path, error) of record files the index could not read, and of log lines that
+        are no entry (each left out of every read)."""
         self.refresh()
         return self.db.execute(
-            "SELECT path, error FROM records WHERE error IS NOT NULL ORDER BY path").fetchall()
+            "SELECT path, error FROM records WHERE error IS NOT NULL UNION ALL "
+            "SELECT path, error FROM broken_lines ORDER BY 1, 2").fetchall()
 
 
 def _kinds_clause(kinds: Iterable[str], company: str | None) -> tuple[str, list[str]]:

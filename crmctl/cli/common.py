@@ -100,6 +100,14 @@ def say(message: str) -> None:
     typer.echo(message, err=True)
 
 
+def warn_broken(crm) -> None:  # type: ignore[no-untyped-def]
+    """One line on stderr when files or log lines could not be read (so are left out)."""
+    broken = crm.index.broken()
+    if broken:
+        more = f" and {len(broken) - 1} more" if len(broken) > 1 else ""
+        say(f"crmctl: warning: left out as unreadable: {broken[0][1]}{more} (run crmctl check)")
+
+
 def in_editor(text: str, file_name: str, instead: str) -> Optional[str]:
     """``text`` edited by the person in $VISUAL / $EDITOR (else vi), as git commit does, with
     lines starting with # dropped; None when nothing is left. ``instead`` says what to do

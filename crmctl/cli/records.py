@@ -10,7 +10,7 @@ import typer
 
 from crmctl.cli.common import (FormatOption, ForceOption, Format, QuietOption, SetOption,
                                TagOption, acting, complete_records, globals_of, in_editor, now,
-                               open_crm, say)
+                               open_crm, say, warn_broken)
 from crmctl.errors import UserError
 
 add_app = typer.Typer(help="Add a company, a person (of a company) or a deal (with a company).",
@@ -196,7 +196,7 @@ def list_(
     crm = open_crm(ctx)
     records = list_records(crm, kind.name, status=status, stage=stage, owner=owner, tag=tag,
                            company=company, open_only=open_)
-    _warn_broken(crm)
+    warn_broken(crm)
     if quiet:
         write_ids(r.id for r in records)
         return
@@ -207,13 +207,6 @@ def list_(
                headers=[h for _, h in columns], numeric=NUMERIC,
                empty=f"No {kind.plural} match." if any((status, stage, owner, tag, company, open_))
                else f"No {kind.plural} yet.")
-
-
-def _warn_broken(crm) -> None:  # type: ignore[no-untyped-def]
-    broken = crm.index.broken()
-    if broken:
-        say(f"warning: {len(broken)} record file(s) could not be read and are left out "
-            f"(first: {broken[0][0]}); run crmctl check")
 
 
 def show(
@@ -231,6 +224,7 @@ def show(
     crm = open_crm(ctx)
     shown = show_record(crm, record, timeline_limit=limit or None
                         if fmt == Format.table and not quiet else None)
+    warn_broken(crm)
     rec = shown.record
     if quiet:  # the id the name resolved to, for scripts
         typer.echo(rec.id)

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from crmctl.cli.common import (Format, FormatOption, QuietOption, acting, complete_records,
-                               now, open_crm)
+                               now, open_crm, warn_broken)
 
 task_app = typer.Typer(help="Tasks: add, list (your day), done, edit, snooze.",
                        no_args_is_help=True)
@@ -76,6 +76,7 @@ def list_(
     tasks = list_tasks(crm, actor=actor, now=moment, assignee=assignee, everyone=all_,
                        overdue=overdue, due_before=due_before, about=for_, sort=sort,
                        include_done=done)
+    warn_broken(crm)
     if quiet:
         write_ids(t["id"] for t in tasks)
         return

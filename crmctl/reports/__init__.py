@@ -83,7 +83,7 @@ def build(crm: "Crm", name: str, options: Options) -> "Report":
 def _built(crm: "Crm", name: str, options: Options, snapshot: "Snapshot") -> "Report":
     module = importlib.import_module(f"crmctl.reports.{name}")
     report = module.build(crm, snapshot, options)
-    report.broken = list(snapshot.broken)
+    report.broken = list(dict.fromkeys(snapshot.broken))  # a deal asked for twice: once
     return report
 
 

@@ -8,6 +8,7 @@ from its audit log; a CRM kept in git can, exactly.
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta, timezone
+from decimal import Decimal
 from typing import Any
 
 from crmctl.activities import LOG_FOLDER, is_log_path, parse_log
@@ -19,6 +20,21 @@ from crmctl.store import RECORD_FOLDERS, Crm, kind_of_path
 from crmctl.tasks import TASK_FOLDER, fold as fold_tasks, is_task_path
 
 
+def _deal_problem(deal: Record, crm: Crm) -> str | None:
+    for field in ("amount", "probability"):
+        value = deal.get(field)
+        if value is not None and (isinstance(value, bool)
+                                  or not isinstance(value, (int, Decimal))):
+            return f"{field} {value!r} is not a number"
+    probability = deal.get("probability")
+    if probability is not None and not 0 <= probability <= 100:
+        return f"probability {probability} is not a percentage from 0 to 100"
+    stage = deal.get("stage")
+    if not isinstance(stage, str) or crm.process.stage(stage) is None:
+        return f"stage {stage!r} is not a stage of crm.yaml" if stage else "no stage"
+    return None
+
+
 class Snapshot:
     """Records, log entries (amendments folded in, oldest first) and task states."""
 
@@ -27,7 +43,21 @@ class Snapshot:
         self.broken: list[tuple[str, str]] = crm.index.broken()
 
     def records(self, kind: str) -> list[Record]:
-        return self.crm.index.select(kind)
+        return self._sane(kind, self.crm.index.select(kind))
+
+    def _sane(self, kind: str, records: list[Record]) -> list[Record]:
+        """Deals whose figures a report can use; the others are left out and named, never
+        counted as 0 (a hand edit's "12,000" or probability 150; check says the same)."""
+        if kind != "deal":
+            return records
+        kept = []
+        for deal in records:
+            problem = _deal_problem(deal, self.crm)
+            if problem:
+                self.broken.append((deal.path, f"{deal.path}: {problem}"))
+            else:
+                kept.append(deal)
+        return kept
 
     def entries(self, first: date | None = None, last: date | None = None) -> list[dict[str, Any]]:
         """Log entries, oldest first; with ``first``/``last`` only those near those days (a
@@ -84,7 +114,7 @@ class PastSnapshot(Snapshot):
         self._tasks = list(fold_tasks(events).values())
 
     def records(self, kind: str) -> list[Record]:
-        return sorted(self._records.get(kind, []), key=lambda r: r.name.lower())
+        return self._sane(kind, sorted(self._records.get(kind, []), key=lambda r: r.name.lower()))
 
     def entries(self, first: date | None = None, last: date | None = None) -> list[dict[str, Any]]:
         return self._entries
