@@ -44,6 +44,13 @@ class Change:
         self.crm.git.pass_fds = (self._lock.fd,) if self._lock.fd is not None else ()
         try:
             recover(self.crm)
+            index_lock = self.crm.git.git_dir() / "index.lock"
+            if index_lock.exists():
+                # Another git is at work (a `git commit` waiting in its editor): a commit
+                # now would be undone by the tree that git writes when it finishes.
+                raise Conflict(f"git is busy: {index_lock} exists",
+                               "wait for the git command holding it to finish, or delete "
+                               "the file if none is running")
             crash_point("locked")
             if (self.crm.git.git_dir() / "MERGE_HEAD").exists():
                 # A commit now would drop the open merge's other parent: the sync first.

@@ -412,3 +412,38 @@ def test_a_write_as_a_declared_user_is_authored_by_that_user(cli, crm_root):
     assert git(crm_root, "log", "-1", "--format=%an <%ae>") == "Tess Teammate <tess@example.com>"
     assert committed_bytes(crm_root, "HEAD", "companies/in/initech.yaml") == \
         (crm_root / "companies/in/initech.yaml").read_bytes()
+
+
+# --- (d) git's own index.lock: crmctl's, or the user's ----------------------------------------
+
+def test_an_index_lock_left_by_a_killed_status_of_a_write_is_cleared_by_the_next_write(
+        cli, crm_root):
+    """A write scans for hand edits with git status, which may take index.lock, under the
+    CRM lock and a marker of its own; killed there, it leaves both. The next write knows
+    the lock for the dead command's and clears it instead of refusing for ten minutes."""
+    cli.ok("add", "company", "Acme Products, Inc.")
+    git_dir = crm_root / ".git"
+    (git_dir / "crmctl-git-at-work").write_bytes(b"")
+    (git_dir / "index.lock").write_bytes((git_dir / "index").read_bytes())
+
+    cli.ok("add", "company", "Globex")
+
+    assert not (git_dir / "index.lock").exists()
+    assert not (git_dir / "crmctl-git-at-work").exists()
+    assert git(crm_root, "status", "--porcelain", "--untracked-files=all") == ""
+
+
+def test_an_index_lock_of_the_users_own_git_is_left_alone(cli, crm_root):
+    """Without crmctl's marker a fresh index.lock may be the user's `git commit` waiting
+    in its editor: a read still works (it takes no lock of git's), a write says why not."""
+    cli.ok("add", "company", "Acme Products, Inc.")
+    git_dir = crm_root / ".git"
+    (git_dir / "index.lock").write_bytes((git_dir / "index").read_bytes())
+
+    assert cli.ok("list", "companies", "-q").stdout.split() == ["acme-products"]
+    refused = cli("add", "company", "Globex")
+
+    assert refused.exit_code != 0 and "index.lock" in refused.stderr
+    assert (git_dir / "index.lock").exists()
+    (git_dir / "index.lock").unlink()
+    assert git(crm_root, "status", "--porcelain", "--untracked-files=all") == ""
