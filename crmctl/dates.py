@@ -8,7 +8,7 @@ these forms; it is imported only when such a form is typed (~50 ms), never at st
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from crmctl.errors import UserError
 
@@ -48,6 +48,9 @@ def _refuse_numeric(text: str, now: datetime) -> None:
 
 def _natural(text: str, now: datetime, prefer: str) -> datetime | None:
     _refuse_numeric(text.strip(), now)
+    quick = _in_days(text.strip().lower(), now.replace(tzinfo=None))
+    if quick is not None:
+        return quick
     import dateparser
 
     match = _SHORTHAND.match(text.strip().lower())
@@ -60,6 +63,23 @@ def _natural(text: str, now: datetime, prefer: str) -> datetime | None:
         "RELATIVE_BASE": now.replace(tzinfo=None), "PREFER_DATES_FROM": prefer,
         "RETURN_AS_TIMEZONE_AWARE": False,
         "DATE_ORDER": "YMD"})
+
+
+_DAYS_AWAY = re.compile(r"^(?:([+-])\s*(\d+)\s*([dw])|in\s+(\d+)\s+(day|week)s?)$")
+_NAMED_DAYS = {"today": 0, "now": 0, "tomorrow": 1, "yesterday": -1}
+
+
+def _in_days(text: str, base: datetime) -> datetime | None:
+    """Today, tomorrow, yesterday, +3d, -2w, in 5 days: the forms typed after every call,
+    read here at once; dateparser alone costs 0.1-0.3 s to start."""
+    if text in _NAMED_DAYS:
+        return base + timedelta(days=_NAMED_DAYS[text])
+    match = _DAYS_AWAY.match(text)
+    if not match:
+        return None
+    sign, count, unit, in_count, in_unit = match.groups()
+    days = int(count or in_count) * (7 if (unit or in_unit)[0] == "w" else 1)
+    return base + timedelta(days=-days if sign == "-" else days)
 
 
 def parse_moment(text: str, now: datetime, prefer: str = "past") -> datetime:
