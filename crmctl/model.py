@@ -18,6 +18,7 @@ def exact_json(obj: Any, **options: Any) -> str:
 
     digits: dict[str, str] = {}
     mark = os.urandom(6).hex()  # a string no value holds: stands in for a number
+    fallback = options.pop("default", None)
 
     def default(value: Any) -> Any:
         if isinstance(value, Decimal) and value.is_finite():
@@ -25,6 +26,8 @@ def exact_json(obj: Any, **options: Any) -> str:
             digits[key] = (str(int(value)) if value == value.to_integral_value()
                            else format(value.normalize(), "f"))
             return key
+        if fallback is not None:
+            return fallback(value)
         raise TypeError(f"{type(value).__name__} is not JSON")
 
     text = json.dumps(obj, default=default, **options)

@@ -15,7 +15,7 @@ from crmctl.errors import Ambiguous, DataError, NotFound, UserError
 from crmctl.index import normalize
 from crmctl.model import KINDS, Record
 from crmctl.names import fold, is_valid_id
-from crmctl.store import Crm
+from crmctl.store import Crm, id_of_path
 
 ALL_KINDS = tuple(KINDS)
 CLEAR_WIN = 88     # a full-name similarity at or above this can win...
@@ -84,6 +84,11 @@ def _get(crm: Crm, kind: str, record_id: str) -> Record:
     record = crm.index.get(kind, record_id)
     if record is None and not crm.index.scan_worktree:
         raise NotFound(f"the {kind} {record_id!r} is gone")  # deleted by hand: look again
+    if record is not None and record.get("id") not in (None, id_of_path(record.path)):
+        # Writes would spread the wrong id (a log line naming a record that is not there).
+        raise DataError(f"the id {record.get('id')!r} is not its file's name "
+                        f"({id_of_path(record.path)})", record.path,
+                        hint="an id is its file's name: set it back, or rename the file")
     if record is None:  # the file exists but cannot be read
         problem = crm.index.error_of(kind, record_id)
         raise DataError(f"the {kind} {record_id!r} cannot be read"

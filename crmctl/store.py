@@ -150,11 +150,6 @@ class Crm:
         _no_conflict_markers(text, path)
         document = yamlio.load(text, path)
         typed = coerce(document, self.record_schema(kind))
-        record_id = typed.get("id")
-        if record_id is not None and record_id != id_of_path(path):
-            raise DataError(f"the id {record_id!r} is not the file's name ({id_of_path(path)})",
-                            path, document.line_of("id"),
-                            hint="an id is its file's name: set it back, or rename the file")
         if not isinstance(typed.get("name"), str) or not typed["name"].strip():
             raise DataError("the record has no name", path, document.line_of("name"),
                             hint="give it a name: line")

@@ -278,7 +278,8 @@ def test_a_bad_period_is_one_line(crm, args, says) -> None:
 
 def test_hand_edited_values_reports_cannot_read_do_not_stop_them(crm) -> None:
     """An amount, a close date and the stamps broken by hand: check names them; the reports
-    still run (counting such a deal at 0 and with no close date) instead of a traceback."""
+    still run, leaving such a deal out and naming it (never counting it as 0), instead of
+    a traceback."""
     [path] = [p for p in (crm.root / "deals").rglob("*.yaml") if "initech-a" in p.name]
     text = path.read_text().replace("amount: 1000", "amount: lots")
     text = "".join(l for l in text.splitlines(True)
@@ -288,5 +289,8 @@ def test_hand_edited_values_reports_cannot_read_do_not_stop_them(crm) -> None:
         result = crm("report", name, env=NOW)
         assert result.exit_code == 0 and "Traceback" not in result.stdout + result.stderr, \
             (name, result.stdout, result.stderr)
-    assert "Open pipeline in USD: 2 deals, 20,000" in report(crm, "pipeline")
+    shown = report(crm, "pipeline")
+    assert "Open pipeline in USD: 1 deal, 20,000" in shown
+    assert "Incomplete: 1 file could not be read and is left out" in shown
+    assert f"deals/in/{path.name}" in shown
     assert crm("check").exit_code == 1
