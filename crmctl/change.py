@@ -113,8 +113,9 @@ class Change:
         journal = write_journal(self.crm, self.crm.git.head(), changed)
         crash_point("journalled")
         paths = sorted(changed)
-        keep_originals(root, paths)
+        git_dir = self.crm.git.git_dir()
         try:
+            keep_originals(root, git_dir, paths)
             for path in paths:
                 if self.pending[path] is None:
                     remove(root / path)
@@ -128,14 +129,14 @@ class Change:
             crash_point("ref-updated")
         except BaseException as failure:
             try:
-                restore(root, changed)
+                restore(root, git_dir, changed)
             except OSError:
                 # The journal stays: the next command (with space again) undoes it. The
                 # user needs the first error, not the undo's.
                 raise failure from None
             journal.unlink(missing_ok=True)
             raise
-        drop_originals(root, paths)
+        drop_originals(root, git_dir, paths)
         # The commit has landed: from here on nothing is undone. If git's index cannot be
         # updated now (another git holds index.lock), the journal stays and the next
         # command's recovery updates it.

@@ -138,8 +138,11 @@ class Git:
                        "-c", "status.showUntrackedFiles=all", "status", "--porcelain=v1", "-z", "--untracked-files=all",
                        "--no-renames", "--ignore-submodules")
         prefixes = tuple(f"{folder.rstrip('/')}/" for folder in folders)
-        return [entry[3:] for entry in out.decode("utf-8").split("\0")
-                if len(entry) > 3 and entry[3:].startswith(prefixes)]
+        # A file named in another encoding may sit anywhere in the repository (notes/café
+        # from a Latin-1 machine): it is no record, but must not stop the scan.
+        return [entry[3:] for entry in out.decode("utf-8", "surrogateescape").split("\0")
+                if len(entry) > 3 and entry[3:].startswith(prefixes)
+                and not any("\udc80" <= ch <= "\udcff" for ch in entry)]
 
     def tune_for_many_files(self) -> None:
         """Local settings that keep status, commits and history fast on a repo of many

@@ -22,7 +22,7 @@ from crmctl.activities import LOG_FOLDER, is_log_path, parse_log
 from crmctl.tasks import TASK_FOLDER, fold as fold_tasks, is_task_path
 from crmctl.store import RECORD_FOLDERS, Crm, id_of_path, kind_of_path
 
-SCHEMA_VERSION = "12"
+SCHEMA_VERSION = "13"
 FOLDERS = (*RECORD_FOLDERS, LOG_FOLDER, TASK_FOLDER)  # what the index reads
 _TABLES = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
@@ -31,6 +31,8 @@ CREATE TABLE IF NOT EXISTS records(
     status TEXT, stage TEXT, owner TEXT, tags TEXT, data TEXT, error TEXT);
 CREATE INDEX IF NOT EXISTS records_kind_id ON records(kind, id);
 CREATE INDEX IF NOT EXISTS records_company ON records(company);
+-- Only the unreadable files: every read asks for them (a scan of 230,000 rows: 50 ms).
+CREATE INDEX IF NOT EXISTS records_broken ON records(path) WHERE error IS NOT NULL;
 CREATE TABLE IF NOT EXISTS names(path TEXT, kind TEXT, id TEXT, name TEXT, folded TEXT,
     norm TEXT, company TEXT);
 CREATE INDEX IF NOT EXISTS names_path ON names(path);
@@ -630,9 +632,8 @@ class Index:
         """Task states, each with ``about`` (the name of what it is for) and ``from_note``
         (the first line of the note of the activity it came from)."""
         self.refresh()
-        rows = self.db.execute("SELECT data FROM tasks" + (" WHERE status=?" if status else ""),
-                               (status,) if status else ())
-        return [self._with_context(json.loads(data)) for (data,) in rows]
+        return self._tasks_with_context("WHERE status=?" if status else "",
+                                        (status,) if status else ())
 
     def task_exists(self, task_id: str) -> bool:
         self.refresh()
@@ -640,26 +641,31 @@ class Index:
 
     def tasks_with_prefix(self, prefix: str) -> list[dict[str, Any]]:
         self.refresh()
-        rows = self.db.execute("SELECT data FROM tasks WHERE id LIKE ? ESCAPE '\\' ORDER BY id",
-                               (_like_prefix(prefix),))
-        return [self._with_context(json.loads(data)) for (data,) in rows]
+        return self._tasks_with_context("WHERE id LIKE ? ESCAPE '\\' ORDER BY id",
+                                        (_like_prefix(prefix),))
 
-    def _with_context(self, task: dict[str, Any]) -> dict[str, Any]:
-        about = None
-        for kind in ("deal", "person", "company"):
-            if task.get(kind):
-                row = self.db.execute("SELECT name FROM records WHERE kind=? AND id=?",
-                                      (kind, task[kind])).fetchone()
-                about = row[0] if row and row[0] else task[kind]
-                break
-        task["about"] = about
-        note = None
-        if task.get("activity"):
-            row = self.db.execute("SELECT data FROM activities WHERE id=? LIMIT 1",
-                                  (task["activity"],)).fetchone()
-            note = json.loads(row[0]).get("note") if row else None
-        task["from_note"] = note
-        return task
+    def _tasks_with_context(self, where: str, args: Sequence[str]) -> list[dict[str, Any]]:
+        """Tasks with ``about`` (the name of the deal, person or company, most specific
+        first) and ``from_note`` (the first activity's note), looked up in one query: one
+        query per task took 0.1 s for 10,000."""
+        named = ", ".join(
+            f"(SELECT name FROM records WHERE kind='{kind}' AND id=json_extract(t.data, "
+            f"'$.{kind}'))" for kind in ("deal", "person", "company"))
+        rows = self.db.execute(
+            f"SELECT t.data, {named}, (SELECT a.data FROM activities a WHERE "
+            f"a.id=json_extract(t.data, '$.activity') LIMIT 1) FROM tasks t {where}", args)
+        tasks = []
+        for data, deal, person, company, activity in rows:
+            task = json.loads(data)
+            about = None
+            for kind, name in (("deal", deal), ("person", person), ("company", company)):
+                if task.get(kind):
+                    about = name or task[kind]
+                    break
+            task["about"] = about
+            task["from_note"] = json.loads(activity).get("note") if activity else None
+            tasks.append(task)
+        return tasks
 
     def timeline_count(self, *, company: str | None = None, person: str | None = None,
                        deal: str | None = None) -> int:
@@ -700,12 +706,13 @@ def _with_progress(items: Iterator[Any], total: int) -> Iterator[Any]:
         yield from items
         return
     step = max(1, total // 100)
+    terminal = getattr(sys.stderr, "unguarded", sys.stderr)
     for done, item in enumerate(items, 1):
         if done % step == 0 or done == total:
-            sys.stderr.write(f"\rIndexing the CRM (once per clone): {done}/{total} files")
-            sys.stderr.flush()
+            terminal.write(f"\rIndexing the CRM (once per clone): {done}/{total} files")
+            terminal.flush()
         yield item
-    sys.stderr.write("\n")
+    terminal.write("\n")
 
 
 def _indexed(path: str) -> bool:

@@ -38,19 +38,19 @@ def temp_path(path: Path) -> Path:
     return path.with_name(f".{path.name}{TEMP_SUFFIX}")
 
 
-def kept_path(root: Path, path: str) -> Path:
-    """Where the original of ``path`` is kept during a write: under .git/, out of sight
-    of git status and of the user."""
-    return root / ".git" / KEPT_FOLDER / path.replace("/", "%")
+def kept_path(git_dir: Path, path: str) -> Path:
+    """Where the original of ``path`` is kept during a write: in git's own folder, out of
+    sight of git status and of the user (``.git`` may be a file: a worktree's)."""
+    return git_dir / KEPT_FOLDER / path.replace("/", "%")
 
 
-def keep_originals(root: Path, paths: list[str]) -> None:
+def keep_originals(root: Path, git_dir: Path, paths: list[str]) -> None:
     """A second name (a hard link) for each file about to be replaced, so that putting it
     back takes a rename: no new file, which a disk out of space or inodes could refuse."""
     for path in paths:
-        kept = kept_path(root, path)
-        kept.unlink(missing_ok=True)
+        kept = kept_path(git_dir, path)
         try:
+            kept.unlink(missing_ok=True)
             kept.parent.mkdir(exist_ok=True)
             os.link(root / path, kept)
         except FileNotFoundError:
@@ -59,17 +59,17 @@ def keep_originals(root: Path, paths: list[str]) -> None:
             continue  # no hard links here: restore writes the bytes from the journal
 
 
-def drop_originals(root: Path, paths: list[str]) -> None:
+def drop_originals(root: Path, git_dir: Path, paths: list[str]) -> None:
     for path in paths:
-        kept_path(root, path).unlink(missing_ok=True)
+        kept_path(git_dir, path).unlink(missing_ok=True)
         if not (root / path).exists():
             remove(root / path)  # a deleted file: its shard folder may be empty now
-    _drop_kept_folder(root)
+    _drop_kept_folder(git_dir)
 
 
-def _drop_kept_folder(root: Path) -> None:
+def _drop_kept_folder(git_dir: Path) -> None:
     try:
-        (root / ".git" / KEPT_FOLDER).rmdir()
+        (git_dir / KEPT_FOLDER).rmdir()
     except OSError:
         pass  # absent, or a .git that is a file: nothing to tidy
 
@@ -149,12 +149,12 @@ def write_journal(crm: Crm, parent: str | None, originals: dict[str, bytes | Non
     return journal
 
 
-def restore(root: Path, originals: dict[str, bytes | None]) -> None:
+def restore(root: Path, git_dir: Path, originals: dict[str, bytes | None]) -> None:
     """Put back the original bytes of each path; a file still as it was is left alone
     (so undoing a write that failed for want of space or permission needs neither)."""
     for path, data in originals.items():
         temp_path(root / path).unlink(missing_ok=True)
-        kept = kept_path(root, path)
+        kept = kept_path(git_dir, path)
         if data is not None and kept.exists() and kept.read_bytes() == data:
             if (root / path).exists() and os.path.samefile(kept, root / path):
                 kept.unlink()  # never replaced (rename onto the same file does nothing)
@@ -172,7 +172,7 @@ def restore(root: Path, originals: dict[str, bytes | None]) -> None:
             remove(root / path)
         else:
             atomic_write(root / path, data)
-    _drop_kept_folder(root)
+    _drop_kept_folder(git_dir)
 
 
 def recover_if_needed(crm: Crm) -> bool:
@@ -212,12 +212,12 @@ def recover(crm: Crm) -> bool:
     committed = head is not None and head != entry["parent"] and crm.git.matches_head(
         list(originals))
     if not committed:
-        restore(crm.root, originals)
+        restore(crm.root, git_dir, originals)
     else:  # committed; only the temp files and git's index may lag
         for path in originals:
             temp_path(crm.root / path).unlink(missing_ok=True)
-            kept_path(crm.root, path).unlink(missing_ok=True)
-        _drop_kept_folder(crm.root)
+            kept_path(git_dir, path).unlink(missing_ok=True)
+        _drop_kept_folder(git_dir)
         crm.git.stage(list(originals))
     journal.unlink(missing_ok=True)
     return True
@@ -250,7 +250,9 @@ def _clear_lock_of_killed_git(git_dir: Path) -> None:
         return
     lock = git_dir / "index.lock"
     try:
-        if lock.stat().st_mtime >= started - 1:
+        # The dead status made it within moments of the marker; a later one is someone's
+        # git at work now (a `git commit` waiting in its editor).
+        if started - 1 <= lock.stat().st_mtime <= started + OUR_WINDOW:
             lock.unlink(missing_ok=True)
     except FileNotFoundError:
         pass

@@ -24,9 +24,10 @@ def color_enabled(stream: TextIO) -> bool:
 # of a mail).
 _UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f"
                      "\u202a-\u202e\u2066-\u2069]|\r(?!\n)")
-# crmctl's own styles are written with a private-use mark for ESC, made a real ESC only
-# after the data around them has been made safe.
-_OWN_ESC = "\ue01b"
+# crmctl's own styles are written with a mark for ESC that no data can hold (a private-use
+# character and a number drawn for this process), made a real ESC only after the data
+# around them has been made safe.
+_OWN_ESC = "\ue01b" + os.urandom(6).hex()
 _OWN_STYLE = re.compile(f"{_OWN_ESC}\\[((?:[12]|3[123]|1;3[123]|1;2|0))m")
 
 
@@ -47,6 +48,11 @@ class Printable:
     def write(self, text: str) -> int:
         self._stream.write(printable(text) if isinstance(text, str) else text)
         return len(text)
+
+    @property
+    def unguarded(self) -> TextIO:
+        """The stream itself, for crmctl's own progress lines (their CR redraws the line)."""
+        return self._stream
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._stream, name)

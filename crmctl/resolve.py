@@ -15,7 +15,7 @@ from crmctl.errors import Ambiguous, DataError, NotFound, UserError
 from crmctl.index import normalize
 from crmctl.model import KINDS, Record
 from crmctl.names import fold, is_valid_id
-from crmctl.store import Crm, id_of_path
+from crmctl.store import Crm, id_of_path, record_path
 
 ALL_KINDS = tuple(KINDS)
 CLEAR_WIN = 88     # a full-name similarity at or above this can win...
@@ -61,6 +61,9 @@ def _resolve(crm: Crm, ref: str, kinds: Sequence[str], company: str | None) -> R
         if len(found) > 1:
             raise Ambiguous(f"{text!r} is the id of a {' and a '.join(found)}",
                             f"say which: {found[0]}/{text}")
+        if not index.scan_worktree and any((crm.root / record_path(kind, text)).exists()
+                                           for kind in kinds):
+            raise NotFound(f"{text!r} is a file the index has not read yet")  # added by hand
         if company is None:  # the id of a duplicate merged away names its survivor
             for kind in kinds:
                 survivor = index.merged_into(kind, text)
@@ -73,11 +76,29 @@ def _resolve(crm: Crm, ref: str, kinds: Sequence[str], company: str | None) -> R
         distinct = {(kind, rid) for kind, rid, _ in exact}
         if len(distinct) == 1:
             kind, rid = distinct.pop()
-            return _get(crm, kind, rid)
+            record = _get(crm, kind, rid)
+            if not index.scan_worktree and not _named(record, text):
+                # Its file was renamed by hand since the index last looked: look again.
+                raise NotFound(f"{text!r} is no longer the name of {kind}/{rid}")
+            return record
         if len(distinct) > 1:
             listed = "; ".join(f"{name} ({kind}/{rid})" for kind, rid, name in sorted(exact))
             raise Ambiguous(f"{text!r} names more than one record: {listed}", "use the id")
+    if not index.scan_worktree:
+        # A close spelling is trusted only against every file as it is now: a record added
+        # by hand may be the one meant (``resolve`` looks again with the scan).
+        raise NotFound(f"no {_what(kinds)} named exactly {text!r} yet")
     return _fuzzy(crm, text, kinds, company)
+
+
+def _named(record: Record, text: str) -> bool:
+    """Whether ``text`` is still the record's name or an alias (as the exact lookups
+    compare them: folded, or normalised)."""
+    names = [record.name, *(a for a in record.get("aliases") or () if isinstance(a, str))]
+    folded = " ".join(fold(text).split())
+    norm = normalize(record.kind, text)
+    return any(" ".join(fold(n).split()) == folded or normalize(record.kind, n) == norm
+               for n in names)
 
 
 def _get(crm: Crm, kind: str, record_id: str) -> Record:

@@ -372,3 +372,46 @@ def test_a_hand_edit_seen_by_a_write_and_then_reverted_shows_the_committed_file(
 
     listed = cli.ok("list", "companies").stdout
     assert "Acme Products, Inc." in listed and "Zenith Works" not in listed
+
+
+def test_log_by_the_id_of_a_company_created_by_hand_is_not_mistaken_for_a_close_name(
+        cli, crm_root):
+    """globex-corp, written by hand and not yet read, must not be taken for Globex (whose
+    name it normalises to) just because the write skipped the scan."""
+    seed(cli)
+    cli.ok("list", "companies")
+    new = crm_root / "companies" / "gl" / "globex-corp.yaml"
+    new.write_text(company_yaml("globex-corp", "Globex Corp"))
+
+    logged = cli.ok("log", "globex-corp", "--type", "note", "--note", "to the new one")
+
+    assert '"Globex Corp"' in logged.stdout
+    assert "to the new one" in cli.ok("show", "globex-corp").stdout
+    assert "to the new one" not in cli.ok("show", "company/globex").stdout
+
+
+def test_log_by_a_name_taken_by_hand_from_one_record_and_given_to_another(cli, crm_root):
+    """Acme renamed by hand to Acme Old, and a new file named Acme Products, Inc.: the
+    name now means the new file, whatever the index remembers."""
+    seed(cli)
+    cli.ok("list", "companies")
+    original = (crm_root / ACME).read_text()
+    (crm_root / ACME).write_text(original.replace("name: Acme Products, Inc.",
+                                                  "name: Acme Old"))
+    new = crm_root / "companies" / "ac" / "acme-new.yaml"
+    new.write_text(company_yaml("acme-new", "Acme Products, Inc."))
+
+    logged = cli.ok("log", "Acme Products, Inc.", "--type", "note", "--note", "new one")
+
+    assert logged.stdout.startswith('Log note with "Acme Products, Inc."')
+    assert "new one" in cli.ok("show", "acme-new").stdout
+    assert "new one" not in cli.ok("show", "acme-products").stdout
+
+
+def test_a_file_named_in_another_encoding_anywhere_in_the_repo_stops_no_read(cli, crm_root):
+    seed(cli)
+    (crm_root / "notes").mkdir()
+    (crm_root / "notes" / "caf\udce9.txt".encode("utf-8", "surrogateescape").decode(
+        "utf-8", "surrogateescape")).write_text("from a Latin-1 machine")
+
+    assert list_ids(cli) == ["acme-products", "globex"]

@@ -5,10 +5,17 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
 from conftest import add_users, crmctl
+
+BENCH = Path(__file__).resolve().parent.parent / "bench"
 
 
 @pytest.fixture
@@ -123,3 +130,42 @@ def test_check_rows_for_programs(sales) -> None:
     assert rows == [{"path": "companies/gl/globex.yaml", "line": 3,
                      "message": "status: 'hot' is not one of: lead, contact, prospect, client,"
                                 " past-client, unqualified, requested-callback, do-not-contact"}]
+
+
+def test_a_private_use_mark_in_the_data_never_becomes_an_escape(cli) -> None:
+    """crmctl marks its own colours with a private-use character and a number drawn per
+    run; the same character typed into a name stays a character, never an ESC."""
+    cli.ok("add", "company", "X\ue01b[0mY")
+    listed = cli.ok("list", "companies", "--format", "json").stdout
+    assert "\x1b" not in listed
+    assert json.loads(listed)[0]["name"] == "X\ue01b[0mY"
+
+
+def test_the_first_index_build_of_a_large_crm_counts_on_a_terminal(tmp_path) -> None:
+    """Over 5,000 files, the first command shows its progress on stderr when that is a
+    terminal, redrawing one line (a CR, not an escaped one), and ends it."""
+    import pty
+    import select
+
+    root = tmp_path / "crm"
+    subprocess.run([sys.executable, str(BENCH / "generate.py"), str(root), "--companies",
+                    "2200", "--tasks", "50"], check=True, capture_output=True)
+    shutil.rmtree(root / ".crmctl", ignore_errors=True)
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "crmctl", "list", "companies", "-q"],
+                            cwd=root, stdout=subprocess.DEVNULL, stderr=slave)
+    os.close(slave)
+    shown = b""
+    while select.select([master], [], [], 120)[0]:  # a guard against a hang
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(master)
+    assert proc.wait() == 0
+    text = shown.decode()
+    assert "\rIndexing the CRM (once per clone): " in text and "\\u000d" not in text
+    assert text.rstrip().endswith("files")

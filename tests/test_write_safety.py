@@ -447,3 +447,39 @@ def test_an_index_lock_of_the_users_own_git_is_left_alone(cli, crm_root):
     assert (git_dir / "index.lock").exists()
     (git_dir / "index.lock").unlink()
     assert git(crm_root, "status", "--porcelain", "--untracked-files=all") == ""
+
+
+def test_writes_work_in_a_git_worktree_whose_dot_git_is_a_file(cli, crm_root, tmp_path):
+    """A second checkout made with `git worktree add`: .git is a file naming the real one;
+    a write keeps its originals there, not under .git/ of the checkout."""
+    cli.ok("add", "company", "Acme Products, Inc.")
+    other = tmp_path / "second"
+    git(crm_root, "worktree", "add", "-q", str(other))
+    assert (other / ".git").is_file()
+
+    done = subprocess.run([sys.executable, "-m", "crmctl", "-C", str(other), "log", "Acme",
+                           "--type", "note", "--note", "from the worktree"],
+                          capture_output=True, text=True)
+
+    assert done.returncode == 0, done.stderr
+    assert git(other, "status", "--porcelain", "--untracked-files=all") == ""
+    shown = subprocess.run([sys.executable, "-m", "crmctl", "-C", str(other), "show", "Acme"],
+                           capture_output=True, text=True)
+    assert "from the worktree" in shown.stdout
+
+
+def test_a_marker_of_a_killed_status_does_not_clear_a_git_lock_made_long_after(cli, crm_root):
+    """The marker says a crmctl status died; an index.lock made a minute later is the
+    user's own git at work, and is left alone."""
+    cli.ok("add", "company", "Acme Products, Inc.")
+    git_dir = crm_root / ".git"
+    marker = git_dir / "crmctl-git-at-work"
+    marker.write_bytes(b"")
+    made = marker.stat().st_mtime
+    os.utime(marker, (made - 60, made - 60))
+    (git_dir / "index.lock").write_bytes((git_dir / "index").read_bytes())
+
+    assert cli.ok("list", "companies", "-q").stdout.split() == ["acme-products"]
+
+    assert (git_dir / "index.lock").exists()
+    (git_dir / "index.lock").unlink()
