@@ -1,6 +1,7 @@
 """Benchmarks: crmctl's everyday commands against baselines measured in the same run.
 
     python bench/run.py [--size tiny|1k|10k|100k] [--repeat 5] [--json results.json]
+                         [--only TEXT] [--skip TEXT]
 
 Generates a CRM with bench/generate.py (companies with people, deals, ten activity lines per
 company, tasks, and a history of small commits), then times each scenario as a user runs it
@@ -83,6 +84,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--json", type=Path, help="write every figure to this file")
     parser.add_argument("--only", help="run only the scenarios whose label contains this")
+    parser.add_argument("--skip", help="leave out the scenarios whose label contains this "
+                        "(e.g. cold: each cold run at 100k rebuilds the index)")
     options = parser.parse_args()
     companies = SIZES[options.size]
     crmctl = [sys.executable, "-m", "crmctl"]
@@ -98,7 +101,8 @@ def main() -> None:
             subprocess.run(["git", "config", key, value], cwd=root, check=True)
         print(", ".join(f"{v:,} {k}" for k, v in counts.items())
               + f" generated in {time.perf_counter() - started:.1f} s")
-        results = measure(root, workdir, crmctl, options.repeat, counts, options.only)
+        results = measure(root, workdir, crmctl, options.repeat, counts, options.only,
+                          options.skip)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     print(f"\nmedians of {options.repeat} runs at {options.size} (peak memory of the worst run)")
@@ -111,7 +115,7 @@ def main() -> None:
 
 
 def measure(root: Path, workdir: Path, crmctl: list[str], repeat: int, counts: dict[str, int],
-            only: str | None = None) -> dict[str, dict]:
+            only: str | None = None, skip: str | None = None) -> dict[str, dict]:
     rng = random.Random(7)
     companies = sorted(p.stem for p in (root / "companies").glob("*/*.yaml"))
     deals = sorted(p.stem for p in (root / "deals").glob("*/*.yaml"))
@@ -177,8 +181,9 @@ def measure(root: Path, workdir: Path, crmctl: list[str], repeat: int, counts: d
                                        env=task_env, cwd=peers)
         scenarios["crmctl task list --all"].baselines += (task_list,)
         scenarios["crmctl task add"].baselines += (task_add,)
-    if only:
-        wanted = {label for label in scenarios if only in label}
+    if only or skip:
+        wanted = {label for label in scenarios
+                  if (not only or only in label) and not (skip and skip in label)}
         wanted |= {b for label in wanted for b in scenarios[label].baselines}
         scenarios = {label: s for label, s in scenarios.items() if label in wanted}
     run(crmctl + ["list", "companies", "-q"], root)  # the index, once
