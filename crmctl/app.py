@@ -21,7 +21,7 @@ class CrmGroup(TyperGroup):
     def main(self, args: Any = None, prog_name: Optional[str] = None,
              complete_var: Optional[str] = None, standalone_mode: bool = True,
              **extra: Any) -> Any:
-        from crmctl.render import Printable
+        from crmctl.terminal import Printable
 
         for arg in sys.argv[1:] if args is None else args:
             if isinstance(arg, str) and _not_text(arg):

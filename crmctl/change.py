@@ -14,7 +14,7 @@ from typing import Sequence
 
 from crmctl.errors import Conflict, DataError
 from crmctl.faults import crash_point
-from crmctl.render import printable
+from crmctl.terminal import printable
 from crmctl.gitops import GitError, Identity
 from crmctl.journal import (atomic_write_many, crm_lock, drop_originals, keep_originals,
                             recover, remove, restore, write_journal)
@@ -41,7 +41,6 @@ class Change:
         if self.lock_held:
             return self
         self._lock.__enter__()
-        self.crm.git.pass_fds = (self._lock.fd,) if self._lock.fd is not None else ()
         try:
             recover(self.crm)
             index_lock = self.crm.git.git_dir() / "index.lock"
@@ -65,7 +64,6 @@ class Change:
                  tb: TracebackType | None) -> None:
         if self.lock_held:
             return
-        self.crm.git.pass_fds = ()
         self._lock.__exit__()
         if exc_type is None and self.committed:
             from crmctl.autosync import kick

@@ -12,7 +12,7 @@ from crmctl.change import Change
 from crmctl.errors import Conflict, DataError, UserError
 from crmctl.identity import Actor
 from crmctl.model import Record
-from crmctl.records import validated, write_updated
+from crmctl.records import split_assignment, validated, write_updated
 from crmctl.resolve import resolve
 from crmctl.store import Crm
 
@@ -33,10 +33,7 @@ def assignments(crm: Crm, record: Record, pairs: Sequence[str],
     known = crm.record_schema(record.kind)["properties"]
     changes: dict[str, Any] = {}
     for pair in pairs:
-        name, sep, value = pair.partition("=")
-        name = name.strip()
-        if not sep or not name:
-            raise UserError(f"--set {pair!r} is not FIELD=VALUE", "e.g. --set title=CTO")
+        name, value = split_assignment(pair, "title=CTO")
         changes[name] = _typed(known.get(name, {}), value.strip())
     for name in unset:
         changes[name.strip()] = None

@@ -7,6 +7,7 @@ files' truth; deleting it loses nothing.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import sqlite3
@@ -14,8 +15,8 @@ from decimal import Decimal
 from typing import Any, Iterable, Iterator, Sequence
 
 from crmctl.errors import Conflict, DataError
-from crmctl.gitops import GitError, RepoLock
-from crmctl.journal import LOCK, git_at_work, recover_if_needed
+from crmctl.gitops import GitError
+from crmctl.journal import crm_lock, git_at_work, recover_if_needed
 from crmctl.model import Record, exact_json
 from crmctl.names import fold, normalize_company, normalize_person
 from crmctl.activities import LOG_FOLDER, is_log_path, parse_log
@@ -191,27 +192,12 @@ class Index:
         read takes the lock only if it is free this instant, and otherwise takes no lock
         of git's at all."""
         git = self.crm.git
-        if git.pass_fds:  # a write: the CRM lock is held already
-            with git_at_work(self.crm):
-                return git.dirty_paths(FOLDERS, may_lock=True)
+        held = contextlib.nullcontext() if git.pass_fds else crm_lock(self.crm, timeout=0)
         try:
-            lock = RepoLock(self.crm.git.git_dir() / LOCK, 0).__enter__()
+            with held, git_at_work(self.crm):
+                return git.dirty_paths(FOLDERS, may_lock=True)
         except (Conflict, OSError):  # a write is at work, or .git cannot be written
             return git.dirty_paths(FOLDERS)
-        git.pass_fds = (lock.fd,) if lock.fd is not None else ()
-        try:
-            marker = git_at_work(self.crm)
-            try:
-                marker.__enter__()
-            except OSError:  # a .git that cannot be written: no cache to save either
-                return git.dirty_paths(FOLDERS)
-            try:
-                return git.dirty_paths(FOLDERS, may_lock=True)
-            finally:
-                marker.__exit__()
-        finally:
-            git.pass_fds = ()
-            lock.__exit__()
 
     def _clear(self) -> None:
         for table in ("records", "names", "contacts", "worktree", "meta", "activities",
@@ -322,12 +308,13 @@ class Index:
             return
         rows = []
         for line, event in parse_log(self._log_text(path, text), path):
-            self._broken_line(path, line, event)
-            if isinstance(event, dict) and isinstance(event.get("at"), str):
-                utc = _utc(event["at"])
-                if utc is not None:
-                    rows.append((path, line, _text(event.get("id")), _text(event.get("task")),
-                                 utc, json.dumps(event, ensure_ascii=False)))
+            if not isinstance(event, dict) or not isinstance(event.get("at"), str):
+                self._broken_line(path, line, event)
+                continue
+            utc = _utc(event["at"])
+            if utc is not None:
+                rows.append((path, line, _text(event.get("id")), _text(event.get("task")),
+                             utc, json.dumps(event, ensure_ascii=False)))
         self.db.executemany("INSERT INTO task_events VALUES (?,?,?,?,?,?)", rows)
 
     def _log_text(self, path: str, text: bytes) -> str:
@@ -341,12 +328,8 @@ class Index:
 
     def _broken_line(self, path: str, line: int, entry: Any) -> None:
         """Note a line of a log that is no entry, for reads to say what they left out."""
-        if isinstance(entry, DataError):
-            message = str(entry)
-        elif not isinstance(entry, dict) or not isinstance(entry.get("at"), str):
-            message = f"{path}:{line}: an entry without its time (at)"
-        else:
-            return
+        message = str(entry) if isinstance(entry, DataError) else \
+            f"{path}:{line}: an entry without its time (at)"
         self.db.execute("INSERT INTO broken_lines VALUES (?,?,?)", (path, line, message))
 
     def _fold_tasks(self) -> None:

@@ -136,8 +136,27 @@ def lock_timeout() -> float:
                         "e.g. CRMCTL_LOCK_TIMEOUT=60, or unset it") from None
 
 
-def crm_lock(crm: Crm) -> RepoLock:
-    return RepoLock(crm.git.git_dir() / LOCK, lock_timeout())
+class CrmLock:
+    """The CRM lock, held and passed to git's children for as long as it is held (so a
+    killed crmctl cannot release it while its git still runs)."""
+
+    def __init__(self, crm: Crm, timeout: float):
+        self.crm = crm
+        self._lock = RepoLock(crm.git.git_dir() / LOCK, timeout)
+
+    def __enter__(self) -> "CrmLock":
+        self._lock.__enter__()
+        self.crm.git.pass_fds = (self._lock.fd,) if self._lock.fd is not None else ()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.crm.git.pass_fds = ()
+        self._lock.__exit__()
+
+
+def crm_lock(crm: Crm, timeout: float | None = None) -> CrmLock:
+    """``timeout`` seconds to wait for it: $CRMCTL_LOCK_TIMEOUT by default, 0 to try once."""
+    return CrmLock(crm, lock_timeout() if timeout is None else timeout)
 
 
 def write_journal(crm: Crm, parent: str | None, originals: dict[str, bytes | None]) -> Path:
@@ -181,12 +200,8 @@ def recover_if_needed(crm: Crm) -> bool:
     if not any((git_dir / name).exists() for name in
                (JOURNAL, temp_path(git_dir / JOURNAL).name, GIT_AT_WORK)):
         return False
-    with crm_lock(crm) as lock:
-        crm.git.pass_fds = (lock.fd,) if lock.fd is not None else ()
-        try:
-            return recover(crm)
-        finally:
-            crm.git.pass_fds = ()
+    with crm_lock(crm):
+        return recover(crm)
 
 
 def recover(crm: Crm) -> bool:

@@ -2,27 +2,31 @@
 
 from __future__ import annotations
 
+import json
+import os
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from types import MappingProxyType
 from typing import Any, Mapping
 
 
+# A string no value holds (drawn once per process; the index writes 230,000 records in a
+# row): it stands in for a number until the text is written.
+_NUMBER_MARK = os.urandom(6).hex()
+_MARKED = re.compile(f'"({_NUMBER_MARK}:\\d+)"')
+
+
 def exact_json(obj: Any, **options: Any) -> str:
     """``json.dumps`` that writes each Decimal as its exact digits: through a float,
     999999999999999.9999 would become 1e15 (readers that keep decimals, like Python's
     ``parse_float=Decimal``, get back exactly what was typed)."""
-    import json
-    import os
-    import re
-
     digits: dict[str, str] = {}
-    mark = os.urandom(6).hex()  # a string no value holds: stands in for a number
     fallback = options.pop("default", None)
 
     def default(value: Any) -> Any:
         if isinstance(value, Decimal) and value.is_finite():
-            key = f"{mark}:{len(digits)}"
+            key = f"{_NUMBER_MARK}:{len(digits)}"
             digits[key] = (str(int(value)) if value == value.to_integral_value()
                            else format(value.normalize(), "f"))
             return key
@@ -33,7 +37,7 @@ def exact_json(obj: Any, **options: Any) -> str:
     text = json.dumps(obj, default=default, **options)
     if not digits:
         return text
-    return re.sub(f'"({mark}:\\d+)"', lambda m: digits[m.group(1)], text)
+    return _MARKED.sub(lambda m: digits[m.group(1)], text)
 
 
 @dataclass(frozen=True)

@@ -46,16 +46,22 @@ class Shown:
 
 # --- building and validating ---------------------------------------------------------------
 
+def split_assignment(pair: str, example: str) -> tuple[str, str]:
+    """``FIELD=VALUE`` as (field, value); UserError with ``example`` when it is not one."""
+    name, sep, value = pair.partition("=")
+    name = name.strip()
+    if not sep or not name:
+        raise UserError(f"--set {pair!r} is not FIELD=VALUE", f"e.g. --set {example}")
+    return name, value
+
+
 def parse_assignments(pairs: Iterable[str], kind: str, crm: Crm) -> dict[str, str]:
     """``--set FIELD=VALUE`` pairs for the team's own fields and notes (the other built-in
     fields have options of their own, which must not be overridden silently)."""
     allowed = sorted(crm.process.fields.get(kind) or {}) + ["notes"]
     values: dict[str, str] = {}
     for pair in pairs:
-        name, sep, value = pair.partition("=")
-        name = name.strip()
-        if not sep or not name:
-            raise UserError(f"--set {pair!r} is not FIELD=VALUE", "e.g. --set territory=north")
+        name, value = split_assignment(pair, "territory=north")
         if name not in allowed:
             hint = (f"use --{name} for a built-in field" if name in builtin_fields(kind)
                     else f"declare it under fields: {kind}: in crm.yaml")

@@ -88,8 +88,7 @@ def sync(crm: Crm, *, actor: Identity, now: datetime, remote: str = "origin") ->
     branch = ref.removeprefix("refs/heads/")
     register_merge_driver(crm)
     result = Synced(remote, branch)
-    with crm_lock(crm) as lock:
-        git.pass_fds = (lock.fd,) if lock.fd is not None else ()
+    with crm_lock(crm):
         try:
             recover(crm)
             if merge_in_progress(crm):
@@ -108,7 +107,6 @@ def sync(crm: Crm, *, actor: Identity, now: datetime, remote: str = "origin") ->
             raise Conflict(f"the remote {remote} kept changing while crmctl synced",
                            "run crmctl sync again in a moment")
         finally:
-            git.pass_fds = ()
             crm.forget_reads()
 
 

@@ -45,6 +45,24 @@ def test_the_cli_module_imports_no_heavy_module() -> None:
     assert out == ""
 
 
+def test_help_and_version_run_without_the_heavy_modules() -> None:
+    """Through the entry point, output guard included: every line crmctl writes passes
+    through crmctl.terminal, so that must stay as light as the app itself."""
+    import subprocess
+    import sys
+
+    heavy = ("rapidfuzz", "tabulate", "jsonschema", "email", "dateparser", "vobject",
+             "openpyxl", "sqlite3", "yaml", "crmctl.render")
+    for option in ("--help", "--version"):
+        probe = ("import sys, atexit, crmctl.app\n"
+                 f"atexit.register(lambda: print(','.join(m for m in {heavy!r} "
+                 "if m in sys.modules), file=sys.stderr))\n"
+                 f"sys.argv = ['crmctl', {option!r}]\ncrmctl.app.main()")
+        done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+        assert done.returncode == 0 and done.stdout, done.stderr
+        assert done.stderr.strip() == "", option
+
+
 def test_every_command_is_built_alone_from_the_module_that_registers_it() -> None:
     """`crmctl log ...` builds only `log` (crmctl.app.COMMAND_MODULES); the map must name
     every command of the whole app, and each alone-built app must hold just that command."""

@@ -219,7 +219,8 @@ def show(
 ) -> None:
     """Show a record with its company, people, deals and timeline (newest first)."""
     from crmctl.records import show as show_record
-    from crmctl.render import color_enabled, style, write_json, write_rows
+    from crmctl.render import write_json, write_rows
+    from crmctl.terminal import color_enabled, style
 
     crm = open_crm(ctx)
     shown = show_record(crm, record, timeline_limit=limit or None

@@ -65,7 +65,8 @@ def list_(
 ) -> None:
     """Open tasks, yours by default, by due date: the start-of-day screen."""
     from crmctl.errors import UsageError
-    from crmctl.render import color_enabled, style, write_ids, write_rows
+    from crmctl.render import write_ids, write_rows
+    from crmctl.terminal import color_enabled, style
     from crmctl.tasks import SHOWN_ID, list_tasks
 
     if sum([mine, assignee is not None, all_]) > 1:

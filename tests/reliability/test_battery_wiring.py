@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -35,3 +36,9 @@ def test_the_crash_hook_kills_a_write_at_each_named_step_and_the_next_command_re
 def test_soak_multiplies_counts_only_when_asked():
     expected = int(os.environ.get("CRMCTL_SOAK") or 1)
     assert soak(3) == 3 * expected
+    tests = Path(__file__).resolve().parent.parent
+    for setting, counted in (("4", "12"), ("", "3"), ("0", "3")):
+        done = subprocess.run([sys.executable, "-c", "from reliability.battery import soak; "
+                               "print(soak(3))"], cwd=tests, capture_output=True, text=True,
+                              env={**os.environ, "CRMCTL_SOAK": setting}, check=True)
+        assert done.stdout.strip() == counted, setting
