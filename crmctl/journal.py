@@ -100,7 +100,7 @@ def atomic_write_many(files: list[tuple[Path, bytes]], crash_points: bool = Fals
             os.sync()
     except BaseException:
         for temp, _ in temps:
-            temp.unlink(missing_ok=True)
+            _unlink_if_there(temp)
         raise
     if crash_points:
         crash_point("temp-written")
@@ -110,6 +110,13 @@ def atomic_write_many(files: list[tuple[Path, bytes]], crash_points: bool = Fals
             crash_point("renamed-one")
     if crash_points:
         crash_point("written")
+
+
+def _unlink_if_there(path: Path) -> None:
+    """On a read-only file system even unlinking a file that is not there fails (EROFS):
+    look first, so that undoing a refused write does not fail in turn."""
+    if os.path.lexists(path):
+        path.unlink()
 
 
 def remove(path: Path) -> None:
@@ -172,7 +179,7 @@ def restore(root: Path, git_dir: Path, originals: dict[str, bytes | None]) -> No
     """Put back the original bytes of each path; a file still as it was is left alone
     (so undoing a write that failed for want of space or permission needs neither)."""
     for path, data in originals.items():
-        temp_path(root / path).unlink(missing_ok=True)
+        _unlink_if_there(temp_path(root / path))
         kept = kept_path(git_dir, path)
         if data is not None and kept.exists() and kept.read_bytes() == data:
             if (root / path).exists() and os.path.samefile(kept, root / path):
@@ -230,7 +237,7 @@ def recover(crm: Crm) -> bool:
         restore(crm.root, git_dir, originals)
     else:  # committed; only the temp files and git's index may lag
         for path in originals:
-            temp_path(crm.root / path).unlink(missing_ok=True)
+            _unlink_if_there(temp_path(crm.root / path))
             kept_path(git_dir, path).unlink(missing_ok=True)
         _drop_kept_folder(git_dir)
         crm.git.stage(list(originals))

@@ -114,7 +114,7 @@ def _get(crm: Crm, kind: str, record_id: str) -> Record:
         problem = crm.index.error_of(kind, record_id)
         raise DataError(f"the {kind} {record_id!r} cannot be read"
                         + (f": {problem}" if problem else ""),
-                        hint="fix its file; crmctl check lists every problem")
+                        hint=None if problem else "crmctl check says what is wrong with it")
     return record
 
 

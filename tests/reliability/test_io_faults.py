@@ -418,3 +418,27 @@ def test_writes_on_a_disk_out_of_files_fail_cleanly_change_nothing_and_work_once
     problems = sweep(root, steps, disk)
     assert not problems, "\n".join(map(str, problems))
     assert_works_again(root, ("log", "acme", "--type", "note", "--note", "Space is back"))
+
+
+def test_a_write_to_a_read_only_records_mount_leaves_no_journal_behind(template, tmp_path):
+    """Only companies/ read-only (its own mount), git's folder writable: the refused write
+    journals, fails, and must undo without touching the read-only folder, even to unlink
+    a temporary file that is not there (EROFS, not ENOENT, on a read-only mount)."""
+    root = place(template, tmp_path)
+    records = root / "companies"
+    if not mount("--bind", str(records), str(records)):
+        pytest.skip("cannot bind-mount here (not root, or mounting is not permitted)")
+    try:
+        if not mount("-o", "remount,bind,ro", str(records)):
+            pytest.skip("cannot remount a bind mount read-only here")
+        before = fingerprint(root)
+        proc = run(root, "edit", "acme", "--set", "campaign=autumn")
+        problems = clean_failure(proc)
+        changed = changes(before, fingerprint(root))
+        left = sorted(p.name for p in (root / ".git").iterdir() if p.name.startswith("crmctl")
+                      and p.name != "crmctl.lock")
+    finally:
+        umount(records)
+    assert not problems and not changed and left == [], (problems, changed, left,
+                                                         proc.stderr[-2000:])
+    assert_works_again(root, ("edit", "acme", "--set", "campaign=autumn"))
