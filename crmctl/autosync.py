@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from crmctl.gitops import Identity
+from crmctl.journal import atomic_write
 from crmctl.process import STATE_DIR
 from crmctl.store import Crm
 
@@ -48,9 +49,10 @@ def kick(crm: Crm, actor: Identity) -> None:
 
 
 def record(crm: Crm, ok: bool, message: str, now: datetime) -> None:
-    (crm.state_dir / STATUS_FILE).write_text(json.dumps(
+    # Whole or not at all: the next command reads it, maybe while it is being written.
+    atomic_write(crm.state_dir / STATUS_FILE, json.dumps(
         {"ok": ok, "message": message, "at": now.isoformat(timespec="seconds"),
-         "reported": ok}), encoding="utf-8")
+         "reported": ok}).encode("utf-8"))
 
 
 def unreported_failure(crm: Crm) -> dict[str, Any] | None:
@@ -64,7 +66,7 @@ def unreported_failure(crm: Crm) -> dict[str, Any] | None:
         return None
     status["reported"] = True
     try:
-        path.write_text(json.dumps(status), encoding="utf-8")
+        atomic_write(path, json.dumps(status).encode("utf-8"))
     except OSError:
         pass
     return status

@@ -301,6 +301,8 @@ def test_auto_sync_pushes_after_a_write_without_blocking_it(team) -> None:
     ok("log", "acme", "--type", "note", "--note", "pushed by itself", cwd=sarah, env=SARAH)
     head = git(sarah, "rev-parse", "HEAD")
     wait_for(lambda: git(remote, "rev-parse", "HEAD") == head, "the background push")
+    # The push lands before the background sync writes down how it went.
+    wait_for((sarah / ".crmctl" / "autosync.json").exists, "the background sync's outcome")
     status = json.loads((sarah / ".crmctl" / "autosync.json").read_text())
     assert status["ok"] is True
     ok("sync", cwd=jim, env=JIM)
