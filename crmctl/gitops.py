@@ -107,6 +107,13 @@ class Git:
         out = self.run("rev-parse", "-q", "--verify", "HEAD^{commit}", check=False)
         return out.decode().strip() or None
 
+    def is_ancestor(self, commit: str, descendant: str) -> bool:
+        """Whether ``commit`` is in the past of ``descendant`` (or is it)."""
+        proc = subprocess.run(["git", "merge-base", "--is-ancestor", commit, descendant],
+                              cwd=self.root, capture_output=True, env=_clean_env(),
+                              pass_fds=self.pass_fds)
+        return proc.returncode == 0
+
     def head_ref(self) -> str:
         """refs/heads/<branch> when on a branch, else HEAD (detached): never assumed 'main'."""
         out = self.run("symbolic-ref", "-q", "HEAD", check=False).decode().strip()

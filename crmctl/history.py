@@ -14,6 +14,7 @@ from crmctl.change import RECORD_TRAILER
 from crmctl.gitops import GitError
 from crmctl.model import Record
 from crmctl.store import Crm, record_path
+from crmctl.trailers import TrailerIndex
 
 _FIELD_SEP, _RECORD_SEP = "\x1f", "\x1e"
 PAST = {"Add": "added", "Log": "logged", "Move": "moved", "Convert": "converted",
@@ -66,10 +67,13 @@ def history(crm: Crm, record: Record | None = None, *, since: datetime | None = 
             key = f"{record.kind}/{record_id}"
             by_file = crm.git.run(*args, "--", record_path(record.kind, record_id)).decode(
                 "utf-8", "replace")
-            by_name = crm.git.run(*args, "--fixed-strings", f"--grep={RECORD_TRAILER}: {key}",
-                                  "--").decode("utf-8", "replace")
             changes.update(_parse(by_file))
-            changes.update((c, ch) for c, ch in _parse(by_name).items() if key in ch.records)
+            # Commits that only appended to a shared log name the record in a trailer.
+            naming = [c for c in TrailerIndex(crm).commits_naming(key) if c not in changes]
+            if naming:
+                by_name = crm.git.run(*args, "--no-walk=unsorted", "--stdin", "--",
+                                      input="\n".join(naming).encode())
+                changes.update(_parse(by_name.decode("utf-8", "replace")))
     found = sorted(changes.values(), key=lambda c: c.at, reverse=True)
     if by:
         wanted = by.lower()

@@ -183,6 +183,27 @@ def test_history_of_a_record_has_only_its_changes(crm) -> None:
     assert not any("Hank" in l or "Globex" in l for l in feed(crm, "acme-products"))
 
 
+def test_history_of_a_record_follows_commits_reset_and_a_lost_cache(crm) -> None:
+    """The trailers that find log-only commits are cached; the cache follows HEAD wherever
+    it goes: new commits, a reset that drops one, a damaged or deleted cache file."""
+    crm.ok("log", "Jane Doe", "--type", "note", "--note", "First")
+    assert len(feed(crm, "Jane Doe")) == 2  # the add and the note: the cache is built here
+    crm.ok("log", "Jane Doe", "--type", "note", "--note", "Second")
+    crm.ok("log", "Hank Scorpio", "--type", "note", "--note", "Not Jane")
+    assert len(feed(crm, "Jane Doe")) == 3
+    git(crm.root, "reset", "-q", "--hard", "HEAD~2")  # "Second" and Hank's note undone
+    lines = feed(crm, "Jane Doe")
+    assert len(lines) == 2 and 'Sam Seller logged note with' in lines[0], lines
+    crm.ok("log", "Jane Doe", "--type", "note", "--note", "Third")
+    assert len(feed(crm, "Jane Doe")) == 3
+    cache = crm.root / ".crmctl" / "trailers.sqlite"
+    assert cache.is_file()
+    cache.write_bytes(b"not a database at all" * 100)
+    assert len(feed(crm, "Jane Doe")) == 3
+    cache.unlink()
+    assert len(feed(crm, "Jane Doe")) == 3
+
+
 def test_history_by_user(crm) -> None:
     jims = feed(crm, "--by", "jim")
     assert len(jims) == 3 and all(" Jim Seller " in l for l in jims)
