@@ -62,20 +62,20 @@ def lines(text: str) -> Iterator[tuple[int, str]]:
         yield number, line.removesuffix("\r")
 
 
-def parse_log(text: str, path: str) -> Iterator[tuple[int, dict[str, Any] | DataError]]:
-    """(line number, entry or the error on that line) for each non-blank line."""
+def parse_log(text: str, path: str, with_text: bool = False) -> Iterator[tuple[Any, ...]]:
+    """(line number, entry or the error on that line) for each non-blank line; with
+    ``with_text``, (line number, entry or error, the line's text)."""
     for number, line in lines(text):
         if not line.strip():
             continue
         try:
             entry = json.loads(line)
         except ValueError as exc:
-            yield number, DataError(f"not a JSON object: {exc.msg}", path, number)
-            continue
-        if not isinstance(entry, dict):
-            yield number, DataError("not a JSON object", path, number)
-            continue
-        yield number, entry
+            entry = DataError(f"not a JSON object: {exc.msg}", path, number)
+        else:
+            if not isinstance(entry, dict):
+                entry = DataError("not a JSON object", path, number)
+        yield (number, entry, line) if with_text else (number, entry)
 
 
 def append(change: "Change", entries: list[Mapping[str, Any]]) -> list[str]:
