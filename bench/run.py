@@ -1,7 +1,7 @@
 """Benchmarks: crmctl's everyday commands against baselines measured in the same run.
 
     python bench/run.py [--size tiny|1k|10k|100k] [--repeat 5] [--json results.json]
-                         [--only TEXT] [--skip TEXT]
+                         [--only TEXT] [--skip TEXT] [--keep DIR]
 
 Generates a CRM with bench/generate.py (companies with people, deals, ten activity lines per
 company, tasks, and a history of small commits), then times each scenario as a user runs it
@@ -32,7 +32,10 @@ from generate import build  # noqa: E402  (bench/ is on the path when run as a s
 from peers import hledger_journal, missing, taskwarrior_env  # noqa: E402
 
 SIZES = {"tiny": 200, "1k": 1_000, "10k": 10_000, "100k": 100_000}  # tiny: CI proves it runs
-ENV = {**os.environ, "GIT_AUTHOR_NAME": "Bench", "GIT_AUTHOR_EMAIL": "bench@example.com",
+# As a user runs it: Python writes and reuses its bytecode (a shell that sets
+# PYTHONDONTWRITEBYTECODE compiles every module of every run, ~60 ms more each).
+ENV = {**{k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"},
+       "GIT_AUTHOR_NAME": "Bench", "GIT_AUTHOR_EMAIL": "bench@example.com",
        "GIT_COMMITTER_NAME": "Bench", "GIT_COMMITTER_EMAIL": "bench@example.com",
        "CRMCTL_NOW": "2026-11-25T09:00:00+00:00"}
 MINIMAL_TYPER = """
@@ -86,25 +89,21 @@ def main() -> None:
     parser.add_argument("--only", help="run only the scenarios whose label contains this")
     parser.add_argument("--skip", help="leave out the scenarios whose label contains this "
                         "(e.g. cold: each cold run at 100k rebuilds the index)")
+    parser.add_argument("--keep", type=Path, metavar="DIR",
+                        help="generate the CRM in DIR and keep it, or reuse the one there "
+                             "(generating 100k takes about 6 minutes; runs add to it)")
     options = parser.parse_args()
     companies = SIZES[options.size]
     crmctl = [sys.executable, "-m", "crmctl"]
-    workdir = Path(tempfile.mkdtemp(prefix="crmctl-bench-"))
+    workdir = options.keep or Path(tempfile.mkdtemp(prefix="crmctl-bench-"))
     root = workdir / "crm"
     try:
-        started = time.perf_counter()
-        # At 100k: 100,000 companies and people, 30,000 deals, 1,000,000 activities,
-        # 10,000 open tasks and 100,000 commits, as issue #10 sets the targets.
-        counts = build(root, companies, people=1.0, deals=0.3, activities=10.0,
-                       tasks=min(10_000, companies), commits=companies)
-        for key, value in (("user.name", "Bench"), ("user.email", "bench@example.com")):
-            subprocess.run(["git", "config", key, value], cwd=root, check=True)
-        print(", ".join(f"{v:,} {k}" for k, v in counts.items())
-              + f" generated in {time.perf_counter() - started:.1f} s")
+        counts = _generated(root, companies)
         results = measure(root, workdir, crmctl, options.repeat, counts, options.only,
                           options.skip)
     finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+        if not options.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
     print(f"\nmedians of {options.repeat} runs at {options.size} (peak memory of the worst run)")
     for label, figures in results.items():
         ratios = "; ".join(f"x{r:5.2f} {b}" for b, r in figures.get("ratios", {}).items())
@@ -112,6 +111,28 @@ def main() -> None:
     if options.json:
         options.json.write_text(json.dumps({"size": options.size, "counts": counts,
                                             "results": results}, indent=2))
+
+
+def _generated(root: Path, companies: int) -> dict[str, int]:
+    """The CRM to measure: made at ``root``, or the one a ``--keep`` run left there."""
+    counts_file = root.parent / "counts.json"
+    if counts_file.is_file() and (root / ".git").is_dir():
+        counts = json.loads(counts_file.read_text())
+        if counts["companies"] == companies:
+            print(f"reusing the CRM in {root.parent}")
+            return counts
+        raise SystemExit(f"{root.parent} holds a CRM of another size: choose another --keep")
+    started = time.perf_counter()
+    # At 100k: 100,000 companies and people, 30,000 deals, 1,000,000 activities,
+    # 10,000 open tasks and 100,000 commits, as issue #10 sets the targets.
+    counts = build(root, companies, people=1.0, deals=0.3, activities=10.0,
+                   tasks=min(10_000, companies), commits=companies)
+    for key, value in (("user.name", "Bench"), ("user.email", "bench@example.com")):
+        subprocess.run(["git", "config", key, value], cwd=root, check=True)
+    print(", ".join(f"{v:,} {k}" for k, v in counts.items())
+          + f" generated in {time.perf_counter() - started:.1f} s")
+    counts_file.write_text(json.dumps(counts))
+    return counts
 
 
 def measure(root: Path, workdir: Path, crmctl: list[str], repeat: int, counts: dict[str, int],

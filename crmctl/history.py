@@ -11,10 +11,10 @@ from datetime import datetime
 from typing import Sequence
 
 from crmctl.change import RECORD_TRAILER
+from crmctl.commit_index import CommitIndex
 from crmctl.gitops import GitError
 from crmctl.model import Record
 from crmctl.store import Crm, record_path
-from crmctl.trailers import TrailerIndex
 
 _FIELD_SEP, _RECORD_SEP = "\x1f", "\x1e"
 PAST = {"Add": "added", "Log": "logged", "Move": "moved", "Convert": "converted",
@@ -62,18 +62,19 @@ def history(crm: Crm, record: Record | None = None, *, since: datetime | None = 
     if record is None:
         changes.update(_parse(crm.git.run(*args, "--").decode("utf-8", "replace")))
     else:
-        # A record's past includes that of the duplicates merged into it.
-        for record_id in [record.id, *(record.get("merged") or [])]:
-            key = f"{record.kind}/{record_id}"
-            by_file = crm.git.run(*args, "--", record_path(record.kind, record_id)).decode(
-                "utf-8", "replace")
-            changes.update(_parse(by_file))
-            # Commits that only appended to a shared log name the record in a trailer.
-            naming = [c for c in TrailerIndex(crm).commits_naming(key) if c not in changes]
-            if naming:
-                by_name = crm.git.run(*args, "--no-walk=unsorted", "--stdin", "--",
-                                      input="\n".join(naming).encode())
-                changes.update(_parse(by_name.decode("utf-8", "replace")))
+        # A record's past includes that of the duplicates merged into it; commits that only
+        # appended to a shared log name it in a trailer.
+        ids = [record.id, *(record.get("merged") or [])]
+        paths = [record_path(record.kind, i) for i in ids]
+        touching, naming = CommitIndex(crm).commits_about(
+            [f"{record.kind}/{i}" for i in ids], paths)
+        # The files shown of a commit that changed the record's file are that file only
+        # (an import's commit holds thousands more).
+        for commits, pathspec in ((touching, paths), (naming, [])):
+            if commits:
+                out = crm.git.run(*args, "--no-walk=unsorted", "--stdin", "--", *pathspec,
+                                  input="\n".join(commits).encode())
+                changes.update(_parse(out.decode("utf-8", "replace")))
     found = sorted(changes.values(), key=lambda c: c.at, reverse=True)
     if by:
         wanted = by.lower()

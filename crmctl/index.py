@@ -118,6 +118,7 @@ class Index:
             db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
+        db.execute("PRAGMA cache_size=-65536")  # KiB
         db.executescript(_TABLES)
         return db
 

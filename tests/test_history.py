@@ -184,8 +184,8 @@ def test_history_of_a_record_has_only_its_changes(crm) -> None:
 
 
 def test_history_of_a_record_follows_commits_reset_and_a_lost_cache(crm) -> None:
-    """The trailers that find log-only commits are cached; the cache follows HEAD wherever
-    it goes: new commits, a reset that drops one, a damaged or deleted cache file."""
+    """The commits about each record are cached; the cache follows HEAD wherever it goes:
+    new commits, a reset that drops one, a damaged or deleted cache file."""
     crm.ok("log", "Jane Doe", "--type", "note", "--note", "First")
     assert len(feed(crm, "Jane Doe")) == 2  # the add and the note: the cache is built here
     crm.ok("log", "Jane Doe", "--type", "note", "--note", "Second")
@@ -196,7 +196,7 @@ def test_history_of_a_record_follows_commits_reset_and_a_lost_cache(crm) -> None
     assert len(lines) == 2 and 'Sam Seller logged note with' in lines[0], lines
     crm.ok("log", "Jane Doe", "--type", "note", "--note", "Third")
     assert len(feed(crm, "Jane Doe")) == 3
-    cache = crm.root / ".crmctl" / "trailers.sqlite"
+    cache = crm.root / ".crmctl" / "commits.sqlite"
     assert cache.is_file()
     cache.write_bytes(b"not a database at all" * 100)
     assert len(feed(crm, "Jane Doe")) == 3
