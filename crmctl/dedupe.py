@@ -53,17 +53,20 @@ def _near(crm: Crm, new: Candidate, kind: str, company: str | None = None) -> li
     from rapidfuzz import fuzz, process
 
     threshold = float(crm.process.duplicate_threshold)
-    rows = crm.index.names([kind], company)
+    if company is None:
+        known, norms = crm.index.name_list(kind)
+    else:
+        rows = crm.index.names([kind], company)
+        known, norms = [r[1] for r in rows], [r[3] for r in rows]
     ids: dict[str, None] = {}
-    if new.norm and rows:
-        for _, _, i in process.extract(new.norm, [r[3] for r in rows],
-                                       scorer=fuzz.token_sort_ratio,
+    if new.norm and norms:
+        for _, _, i in process.extract(new.norm, norms, scorer=fuzz.token_sort_ratio,
                                        score_cutoff=threshold - 25, limit=20):
-            ids[rows[i][1]] = None
-        for _, _, i in process.extract(new.squashed, [r[3].replace(" ", "") for r in rows],
+            ids[known[i]] = None
+        for _, _, i in process.extract(new.squashed, [n.replace(" ", "") for n in norms],
                                        scorer=fuzz.ratio, score_cutoff=threshold - 10,
                                        limit=20):
-            ids[rows[i][1]] = None
+            ids[known[i]] = None
     for value, type_ in ([(new.domain, "domain")] if new.domain else []) + \
             [(email, "email") for email in new.emails]:
         for rid, _ in crm.index.by_contact(kind, type_, value):

@@ -24,7 +24,7 @@ from crmctl.activities import LOG_FOLDER, is_log_path, parse_log
 from crmctl.tasks import TASK_FOLDER, fold as fold_tasks, is_task_path
 from crmctl.store import RECORD_FOLDERS, Crm, id_of_path, kind_of_path
 
-SCHEMA_VERSION = "13"
+SCHEMA_VERSION = "14"
 FOLDERS = (*RECORD_FOLDERS, LOG_FOLDER, TASK_FOLDER)  # what the index reads
 _TABLES = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
@@ -40,6 +40,9 @@ CREATE TABLE IF NOT EXISTS names(path TEXT, kind TEXT, id TEXT, name TEXT, folde
 CREATE INDEX IF NOT EXISTS names_path ON names(path);
 CREATE INDEX IF NOT EXISTS names_folded ON names(folded);
 CREATE INDEX IF NOT EXISTS names_norm ON names(norm);
+-- Every name of a kind, read from the index alone (the duplicate guard of add scores all of
+-- them): 0.08 s for 100,000 companies, against 0.2 s from the table.
+CREATE INDEX IF NOT EXISTS names_kind_norm ON names(kind, norm, id);
 CREATE TABLE IF NOT EXISTS contacts(path TEXT, kind TEXT, id TEXT, type TEXT, value TEXT);
 CREATE INDEX IF NOT EXISTS contacts_value ON contacts(type, value);
 CREATE INDEX IF NOT EXISTS contacts_path ON contacts(path);
@@ -507,6 +510,13 @@ class Index:
         where, args = _kinds_clause(kinds, company)
         return self.db.execute(
             f"SELECT kind, id, name, norm FROM names WHERE {where}", args).fetchall()
+
+    def name_list(self, kind: str) -> tuple[list[str], list[str]]:
+        """(ids, normalised names) of every name and alias of a kind, as two parallel
+        lists: what fuzzy matching against all of them needs, and no more."""
+        self.refresh()
+        rows = self.db.execute("SELECT id, norm FROM names WHERE kind=?", (kind,)).fetchall()
+        return [r[0] for r in rows], [r[1] for r in rows]
 
     def by_folded_name(self, folded: str, kinds: Iterable[str],
                        company: str | None = None) -> list[tuple[str, str, str]]:

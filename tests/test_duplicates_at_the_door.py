@@ -62,3 +62,21 @@ def test_same_deal_title_at_the_same_company_is_a_duplicate(cli) -> None:
     cli.ok("add", "deal", "Printer Renewal", "--company", "Initech")
     assert "same title at Initech" in cli.fails(
         5, "add", "deal", "printer renewal", "--company", "Initech").stderr
+
+
+def test_the_guard_sees_records_made_and_renamed_by_hand(cli) -> None:
+    """The guard scores the index's names: a record written or renamed by hand and not
+    committed is among them at once."""
+    cli.ok("add", "company", "Acme Products")
+    cli.ok("add", "company", "Globex")
+    (cli.root / "companies" / "in").mkdir(exist_ok=True)
+    (cli.root / "companies" / "in" / "initech.yaml").write_text(
+        "id: initech\nname: Initech Software\nstatus: lead\n"
+        "created: 2026-01-01T09:00:00+00:00\nupdated: 2026-01-01T09:00:00+00:00\n")
+    refused = cli.fails(5, "add", "company", "Initech Software, Inc.")
+    assert "Initech Software (initech, 100%: same name)" in refused.stderr
+    path = cli.root / "companies" / "gl" / "globex.yaml"
+    path.write_text(path.read_text().replace("name: Globex", "name: Umbrella Holdings"))
+    cli.ok("add", "company", "Globex")  # its old name is gone from the list
+    refused = cli.fails(5, "add", "company", "Umbrella Holdings Ltd")
+    assert "Umbrella Holdings (globex, 100%: same name)" in refused.stderr
