@@ -632,10 +632,14 @@ class Index:
                 entries.append(entry)
         return entries
 
-    def tasks(self, status: str | None = "open") -> list[dict[str, Any]]:
+    def tasks(self, status: str | None = "open", context: bool = True) -> list[dict[str, Any]]:
         """Task states, each with ``about`` (the name of what it is for) and ``from_note``
-        (the first line of the note of the activity it came from)."""
+        (the first line of the note of the activity it came from), unless not ``context``."""
         self.refresh()
+        if not context:
+            return [json.loads(data) for (data,) in self.db.execute(
+                "SELECT data FROM tasks" + (" WHERE status=?" if status else ""),
+                (status,) if status else ())]
         return self._tasks_with_context("WHERE status=?" if status else "",
                                         (status,) if status else ())
 

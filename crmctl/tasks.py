@@ -240,8 +240,9 @@ def edit_task(crm: Crm, typed: str, *, actor: Actor, now: datetime, text: str | 
 def list_tasks(crm: Crm, *, actor: Actor, now: datetime, assignee: str | None = None,
                everyone: bool = False, overdue: bool = False, due_before: str | None = None,
                about: str | None = None, sort: str = "due",
-               include_done: bool = False) -> list[dict[str, Any]]:
-    """Open tasks (mine by default), each with ``overdue`` and the note it came from."""
+               include_done: bool = False, context: bool = True) -> list[dict[str, Any]]:
+    """Open tasks (mine by default), each with ``overdue`` and (with ``context``) the name
+    of what it is for and the note it came from."""
     from crmctl.resolve import resolve
 
     if sort not in ("due", "priority"):
@@ -252,7 +253,7 @@ def list_tasks(crm: Crm, *, actor: Actor, now: datetime, assignee: str | None = 
     limit = parse_date(due_before, now) if due_before is not None else None
     today = now.date()
     found = []
-    for task in crm.index.tasks(status=None if include_done else "open"):
+    for task in crm.index.tasks(status=None if include_done else "open", context=context):
         if wanted is not None and task.get("assignee") not in wanted:
             continue
         if record is not None and task.get(record.kind) != record.id:

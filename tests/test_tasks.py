@@ -335,6 +335,13 @@ def test_assignee_shows_someone_elses_tasks_and_all_shows_everyones(week) -> Non
         "Everyone's open tasks: 8, 4 overdue (today is 2026-11-28)\n")
 
 
+@pytest.mark.parametrize("options", [(), ("--all",), ("--assignee", "sarah"), ("--overdue",),
+                                     ("--all", "--sort", "priority")])
+def test_quiet_lists_the_same_tasks_in_the_same_order_by_full_id(week, options) -> None:
+    ids = week.ok("task", "list", *options, "--quiet").stdout.split()
+    assert ids and ids == [t["id"] for t in task_list(week, *options)]
+
+
 @pytest.mark.parametrize("options", [("--mine", "--all"), ("--mine", "--assignee", "jim"),
                                      ("--all", "--assignee", "jim")])
 def test_mine_assignee_and_all_exclude_each_other(week, options) -> None:

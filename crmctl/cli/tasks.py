@@ -76,7 +76,7 @@ def list_(
     moment = now()
     tasks = list_tasks(crm, actor=actor, now=moment, assignee=assignee, everyone=all_,
                        overdue=overdue, due_before=due_before, about=for_, sort=sort,
-                       include_done=done)
+                       include_done=done, context=not quiet)  # --quiet shows ids only
     warn_broken(crm)
     if quiet:
         write_ids(t["id"] for t in tasks)
