@@ -184,6 +184,7 @@ def measure(root: Path, workdir: Path, crmctl: list[str], repeat: int, counts: d
     for name, args in reports.items():
         scenarios[f"crmctl report {name} (cold)"] = Scenario(cold(*args), cold=True)
     peers = workdir / "peers"
+    shutil.rmtree(peers, ignore_errors=True)  # a --keep folder: the peers' data made afresh
     peers.mkdir()
     for name in missing():
         print(f"{name} is not installed: its baseline is skipped")
