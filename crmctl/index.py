@@ -442,12 +442,18 @@ class Index:
         as differing from HEAD, so that the next full refresh reads it again either way."""
         row = self.db.execute("SELECT path FROM records WHERE kind=? AND id=?",
                               (kind, record_id)).fetchone()
-        if row is None:
-            return
+        if row is not None:
+            self.read_files([row[0]])
+
+    def read_files(self, paths: Sequence[str]) -> None:
+        """Index these files as they are now, whatever the last scan said of them. Each is
+        noted as differing from HEAD, so that the next full refresh reads it again."""
+        self.refresh()
         self.db.execute("BEGIN IMMEDIATE")
         try:
-            self._reload([row[0]])
-            self.db.execute("INSERT OR IGNORE INTO worktree(path) VALUES (?)", (row[0],))
+            self._reload(paths)
+            self.db.executemany("INSERT OR IGNORE INTO worktree(path) VALUES (?)",
+                                [(path,) for path in paths])
             self.db.execute("COMMIT")
         except BaseException:
             if self.db.in_transaction:

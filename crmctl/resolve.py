@@ -61,9 +61,18 @@ def _resolve(crm: Crm, ref: str, kinds: Sequence[str], company: str | None) -> R
         if len(found) > 1:
             raise Ambiguous(f"{text!r} is the id of a {' and a '.join(found)}",
                             f"say which: {found[0]}/{text}")
-        if not index.scan_worktree and any((crm.root / record_path(kind, text)).exists()
-                                           for kind in kinds):
+        on_disk = [record_path(kind, text) for kind in kinds
+                   if (crm.root / record_path(kind, text)).exists()]
+        if on_disk and not index.scan_worktree:
             raise NotFound(f"{text!r} is a file the index has not read yet")  # added by hand
+        if on_disk:
+            # The scan did not list a file that is there: git's untracked cache can miss a
+            # file made just after it was saved (git 2.39). The file is the truth; a close
+            # name must never stand in for it.
+            index.read_files(on_disk)
+            found = index.kinds_with_id(text, kinds, company)
+            if len(found) == 1:
+                return _get(crm, found[0], text)
         if company is None:  # the id of a duplicate merged away names its survivor
             for kind in kinds:
                 survivor = index.merged_into(kind, text)
