@@ -14,7 +14,9 @@ Deleting it loses nothing.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
+import sys
 from typing import Iterable, Iterator
 
 from crmctl.change import RECORD_TRAILER
@@ -75,9 +77,10 @@ class CommitIndex:
                     db.execute("DELETE FROM touched")
                     revisions = [head]
                 named, touched = [], []
-                for commit, records, paths in self._commits(revisions):
-                    named += [(record, commit) for record in records]
-                    touched += [(path, commit) for path in paths]
+                with _reading_history(len(revisions) == 1):
+                    for commit, records, paths in self._commits(revisions):
+                        named += [(record, commit) for record in records]
+                        touched += [(path, commit) for path in paths]
                 db.executemany("INSERT INTO named(record, commit_id) VALUES (?, ?)", named)
                 db.executemany("INSERT INTO touched(path, commit_id) VALUES (?, ?)", touched)
                 db.executemany("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)",
@@ -103,6 +106,23 @@ class CommitIndex:
             commit, *records = head.split(_FIELD)
             yield (commit, [r.strip() for r in records if r.strip()],
                    [f for f in files.removeprefix("\n").split("\0") if f])
+
+
+@contextlib.contextmanager
+def _reading_history(whole: bool) -> Iterator[None]:
+    """A line on stderr, when it is a terminal, while the whole history is read (the first
+    ``history RECORD`` in a clone: seconds at 100,000 commits); nothing otherwise."""
+    terminal = getattr(sys.stderr, "unguarded", sys.stderr)
+    shown = whole and sys.stderr.isatty()
+    if shown:
+        terminal.write("Reading the CRM's history (once per clone)...")
+        terminal.flush()
+    try:
+        yield
+    finally:
+        if shown:
+            terminal.write("\r\033[K")
+            terminal.flush()
 
 
 def _connect(path) -> sqlite3.Connection:

@@ -66,6 +66,8 @@ CREATE TABLE IF NOT EXISTS broken_lines(path TEXT, line INTEGER, error TEXT);
 CREATE INDEX IF NOT EXISTS broken_lines_path ON broken_lines(path);
 """
 
+_INDEXES = [statement for statement in _TABLES.split(";") if "CREATE INDEX" in statement]
+
 
 def normalize(kind: str, name: str) -> str:
     return normalize_company(name) if kind == "company" else normalize_person(name)
@@ -174,9 +176,8 @@ class Index:
                 self._store_many(_with_progress(
                     ((path, text) for (_, path), text in zip(blobs, texts)), len(blobs)),
                     empty=True)
-                for statement in _TABLES.split(";"):
-                    if "CREATE INDEX" in statement:
-                        db.execute(statement)
+                for statement in _INDEXES:
+                    db.execute(statement)
             elif changed is not None:
                 self._reload(changed)
             previously = [row[0] for row in db.execute("SELECT path FROM worktree")]

@@ -97,6 +97,29 @@ def on_a_terminal(*args: str, cwd: Path, env: dict | None = None,
     return code, shown.decode(errors="replace"), proc.stderr.read().decode(errors="replace")
 
 
+def stderr_on_a_terminal(*args: str, cwd: Path) -> tuple[int, str]:
+    """crmctl with stderr on a pseudo-terminal (stdout discarded): (exit code, what the
+    terminal showed)."""
+    import pty
+    import select
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "crmctl", *args], cwd=cwd,
+                            stdout=subprocess.DEVNULL, stderr=slave)
+    os.close(slave)
+    shown = b""
+    while select.select([master], [], [], 120)[0]:  # a guard against a hang, not a timing
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # the terminal closed: crmctl is done
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(master)
+    return proc.wait(), shown.decode(errors="replace")
+
+
 def log_lines(root: Path) -> list[dict]:
     """Every line of every activity log, in file order."""
     import json

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Cli, add_users, build_once, copy_of, git
+from conftest import Cli, add_users, build_once, copy_of, git, stderr_on_a_terminal
 
 WHEN = r"\d{4}-\d\d-\d\d \d\d:\d\d"
 
@@ -202,6 +202,21 @@ def test_history_of_a_record_follows_commits_reset_and_a_lost_cache(crm) -> None
     assert len(feed(crm, "Jane Doe")) == 3
     cache.unlink()
     assert len(feed(crm, "Jane Doe")) == 3
+
+
+def test_reading_the_whole_history_says_so_on_a_terminal_once(crm) -> None:
+    """The first history of a record in a clone reads every commit (seconds on a long
+    history): a line on stderr says so while it does, when that is a terminal, and is then
+    cleared. Later reads catch up with new commits in silence; a pipe never sees it."""
+    piped = crm.ok("history", "Jane Doe")
+    assert piped.stderr == "" and "Jane Doe" in piped.stdout
+    (crm.root / ".crmctl" / "commits.sqlite").unlink()
+    code, shown = stderr_on_a_terminal("history", "Jane Doe", cwd=crm.root)
+    assert code == 0
+    assert shown == "Reading the CRM's history (once per clone)...\r\x1b[K"
+    crm.ok("log", "Jane Doe", "--type", "note", "--note", "One more")
+    code, shown = stderr_on_a_terminal("history", "Jane Doe", cwd=crm.root)
+    assert (code, shown) == (0, "")
 
 
 def test_history_by_user(crm) -> None:

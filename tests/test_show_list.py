@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import add_users, crmctl
+from conftest import add_users, crmctl, stderr_on_a_terminal
 
 BENCH = Path(__file__).resolve().parent.parent / "bench"
 
@@ -144,28 +144,11 @@ def test_a_private_use_mark_in_the_data_never_becomes_an_escape(cli) -> None:
 def test_the_first_index_build_of_a_large_crm_counts_on_a_terminal(tmp_path) -> None:
     """Over 5,000 files, the first command shows its progress on stderr when that is a
     terminal, redrawing one line (a CR, not an escaped one), and ends it."""
-    import pty
-    import select
-
     root = tmp_path / "crm"
     subprocess.run([sys.executable, str(BENCH / "generate.py"), str(root), "--companies",
                     "2200", "--tasks", "50"], check=True, capture_output=True)
     shutil.rmtree(root / ".crmctl", ignore_errors=True)
-    master, slave = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "crmctl", "list", "companies", "-q"],
-                            cwd=root, stdout=subprocess.DEVNULL, stderr=slave)
-    os.close(slave)
-    shown = b""
-    while select.select([master], [], [], 120)[0]:  # a guard against a hang
-        try:
-            chunk = os.read(master, 4096)
-        except OSError:
-            break
-        if not chunk:
-            break
-        shown += chunk
-    os.close(master)
-    assert proc.wait() == 0
-    text = shown.decode()
+    code, text = stderr_on_a_terminal("list", "companies", "-q", cwd=root)
+    assert code == 0
     assert "\rIndexing the CRM (once per clone): " in text and "\\u000d" not in text
     assert text.rstrip().endswith("files")
