@@ -74,7 +74,6 @@ def on_a_terminal(*args: str, cwd: Path, env: dict | None = None,
     """crmctl with stdin and stdout on a pseudo-terminal, ``typed`` typed ahead, as at a
     prompt: (exit code, what the terminal showed, stderr)."""
     import pty
-    import select
 
     master, slave = pty.openpty()
     proc = subprocess.Popen([sys.executable, "-m", "crmctl", *args], cwd=cwd, stdin=slave,
@@ -83,16 +82,7 @@ def on_a_terminal(*args: str, cwd: Path, env: dict | None = None,
     os.close(slave)
     if typed:
         os.write(master, typed.encode())
-    shown = b""
-    while select.select([master], [], [], 60)[0]:  # a guard against a hang, not a timing
-        try:
-            chunk = os.read(master, 4096)
-        except OSError:  # the terminal closed: crmctl is done
-            break
-        if not chunk:
-            break
-        shown += chunk
-    os.close(master)
+    shown = _read_terminal(master)
     code = proc.wait()
     return code, shown.decode(errors="replace"), proc.stderr.read().decode(errors="replace")
 
@@ -101,23 +91,30 @@ def stderr_on_a_terminal(*args: str, cwd: Path) -> tuple[int, str]:
     """crmctl with stderr on a pseudo-terminal (stdout discarded): (exit code, what the
     terminal showed)."""
     import pty
-    import select
 
     master, slave = pty.openpty()
     proc = subprocess.Popen([sys.executable, "-m", "crmctl", *args], cwd=cwd,
                             stdout=subprocess.DEVNULL, stderr=slave)
     os.close(slave)
+    shown = _read_terminal(master)
+    return proc.wait(), shown.decode(errors="replace")
+
+
+def _read_terminal(master: int) -> bytes:
+    """All a pseudo-terminal shows until the program on it closes it; then closes it."""
+    import select
+
     shown = b""
     while select.select([master], [], [], 120)[0]:  # a guard against a hang, not a timing
         try:
             chunk = os.read(master, 4096)
-        except OSError:  # the terminal closed: crmctl is done
+        except OSError:  # the terminal closed: the program is done
             break
         if not chunk:
             break
         shown += chunk
     os.close(master)
-    return proc.wait(), shown.decode(errors="replace")
+    return shown
 
 
 def log_lines(root: Path) -> list[dict]:
