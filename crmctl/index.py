@@ -38,6 +38,7 @@ CREATE INDEX IF NOT EXISTS records_broken ON records(path) WHERE error IS NOT NU
 CREATE TABLE IF NOT EXISTS names(path TEXT, kind TEXT, id TEXT, name TEXT, folded TEXT,
     norm TEXT, company TEXT);
 CREATE INDEX IF NOT EXISTS names_path ON names(path);
+CREATE INDEX IF NOT EXISTS names_id ON names(id);  -- every record named by its id
 CREATE INDEX IF NOT EXISTS names_folded ON names(folded);
 CREATE INDEX IF NOT EXISTS names_norm ON names(norm);
 -- Every name of a kind, read from the index alone (the duplicate guard of add scores all of
@@ -701,7 +702,9 @@ class Index:
 
 def _kinds_clause(kinds: Iterable[str], company: str | None) -> tuple[str, list[str]]:
     kinds = list(kinds)
-    where = f"kind IN ({','.join('?' * len(kinds))})"
+    # +kind: the kind narrows little; the planner is kept to the index of what does (an
+    # id, a name), not led to names_kind_norm by the kind alone (40 ms at 100,000 records).
+    where = f"+kind IN ({','.join('?' * len(kinds))})"
     args = list(kinds)
     if company is not None:
         where += " AND company=?"
