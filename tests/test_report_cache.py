@@ -44,6 +44,21 @@ def test_the_same_question_is_answered_once_and_kept_outside_git(crm):
     assert git(crm.root, "status", "--porcelain", "--untracked-files=all") == ""
 
 
+def test_each_rendering_is_kept_with_the_built_report(crm):
+    """A warm report renders nothing again: the text asked for is kept beside the rows."""
+    import pickle
+
+    text = crm.ok("report", "pipeline").stdout
+    as_json = crm.ok("report", "pipeline", "--format", "json").stdout
+    (kept,) = (crm.root / ".crmctl" / "reports").glob("*.pickle")
+    report = pickle.loads(kept.read_bytes())
+    assert report.renderings == {"text": text, "json": as_json}
+    assert crm.ok("report", "pipeline", "-f", "table").stdout == text
+    assert crm.ok("report", "pipeline", "-f", "email", "--to", "a@example.com").stdout \
+        .startswith("From: ")
+    assert set(pickle.loads(kept.read_bytes()).renderings) == {"text", "json"}
+
+
 def test_a_commit_is_seen(crm):
     assert usd(crm) == (12000, 1200)
     crm.ok("move", "Renewal", "meeting-arranged")

@@ -47,8 +47,8 @@ def report(
     """Reports for managers and for cron to mail; each says so plainly when it has nothing."""
     from crmctl.dates import parse_date
     from crmctl.errors import UsageError, UserError
-    from crmctl.reports import Options, build
-    from crmctl.reports.formats import render, to_email
+    from crmctl.reports import Options, build, build_rendered
+    from crmctl.reports.formats import to_email
 
     if days < 0 or idle_days < 1:
         raise UserError("--days must be 0 or more and --idle-days 1 or more")
@@ -70,7 +70,11 @@ def report(
     options = Options(today=moment.date(), now=moment, since=day(since, "--since"),
                       until=day(until, "--until"), as_of=day(as_of, "--as-of"), owner=owner,
                       assignee=assignee, days=days, idle_days=idle_days)
-    built = build(crm, name, options)
+    if fmt == ReportFormat.email:  # addressed and dated anew each time: not kept
+        built, text = build(crm, name, options), ""
+    else:
+        built, text = build_rendered(crm, name, options,
+                                     "text" if fmt == ReportFormat.table else fmt.value)
     for path, error in built.broken:
         where = "" if error.startswith(path) else f"{path}: "
         typer.echo(f"crmctl: warning: {where}{error} (left out of the report)", err=True)
@@ -87,4 +91,4 @@ def report(
         typer.echo(to_email(built, to=to or "", subject=subject, now=moment, sender=sender),
                    nl=False)
     else:
-        typer.echo(render(built, "text" if fmt == ReportFormat.table else fmt.value), nl=False)
+        typer.echo(text, nl=False)

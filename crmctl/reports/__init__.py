@@ -55,6 +55,24 @@ class Options:
 
 
 def build(crm: "Crm", name: str, options: Options) -> "Report":
+    return _cached(crm, name, options)[0]
+
+
+def build_rendered(crm: "Crm", name: str, options: Options, fmt: str) -> tuple["Report", str]:
+    """The report and its rendering in ``fmt`` (text, md, csv, json, html), both kept by
+    the report cache: the same question asked again is answered from the kept text."""
+    from crmctl.reports.formats import render
+
+    report, cache = _cached(crm, name, options)
+    text = report.renderings.get(fmt)
+    if text is None:
+        text = report.renderings[fmt] = render(report, fmt)
+        if cache is not None:
+            cache.store(report)
+    return report, text
+
+
+def _cached(crm: "Crm", name: str, options: Options) -> tuple["Report", "ReportCache | None"]:
     from crmctl.reports.snapshot import PastSnapshot, Snapshot
 
     if name not in REPORTS:
@@ -71,13 +89,13 @@ def build(crm: "Crm", name: str, options: Options) -> "Report":
         if user is not None and crm.process.users:
             crm.user_or_error(user)
     if options.as_of is not None:  # from git history and branch tips: not cached
-        return _built(crm, name, options, PastSnapshot(crm, options.as_of, options.now))
+        return _built(crm, name, options, PastSnapshot(crm, options.as_of, options.now)), None
     cache = ReportCache(crm, name, options)
     report = cache.load()
     if report is None:
         report = _built(crm, name, options, Snapshot(crm))
         cache.store(report)
-    return report
+    return report, cache
 
 
 def _built(crm: "Crm", name: str, options: Options, snapshot: "Snapshot") -> "Report":
@@ -94,6 +112,7 @@ class ReportCache:
     and any commit, pull, hand edit or crm.yaml change asks a new question."""
 
     KEEP = 32  # the newest built reports kept; older ones are deleted
+    FORMAT = 2  # of what is kept: a Report of another shape is never read back
 
     def __init__(self, crm: "Crm", name: str, options: Options):
         import hashlib
@@ -104,7 +123,7 @@ class ReportCache:
         state = crm.index.state()
         fields = {**options.__dict__, "now": None}  # reports read the day, not the hour
         self.path = None if state is None else self.folder / (
-            hashlib.sha256(repr((__version__, state, name, sorted(fields.items())))
+            hashlib.sha256(repr((__version__, self.FORMAT, state, name, sorted(fields.items())))
                            .encode()).hexdigest()[:32] + ".pickle")
 
     def load(self) -> "Report | None":
