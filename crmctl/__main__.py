@@ -1,3 +1,3 @@
-from crmctl.app import main
+from crmctl.launch import main
 
 main()

@@ -12,6 +12,7 @@ from typer.core import TyperGroup
 
 from crmctl import __version__
 from crmctl.cli.common import Globals
+from crmctl.commandline import COMMAND_MODULES, MODULE_ORDER, command_named, split_globals
 from crmctl.errors import EXIT_USAGE, EXIT_USER, CrmError
 
 
@@ -104,25 +105,11 @@ def root(
     ctx.obj = Globals(dir=dir, as_user=as_user)
 
 
-# Which module registers each command, so that `crmctl log ...` builds only `log`: Typer
-# inspects the signature of every command it builds (~40 ms for the whole tree, on every
-# run). tests/test_docs.py checks this map against the full app.
-COMMAND_MODULES = {
-    "init": "records", "add": "records", "show": "records", "list": "records",
-    "edit": "records", "log": "log", "mail-in": "mailin", "move": "move", "convert": "move",
-    "task": "tasks", "assign": "tasks", "history": "history", "blame": "history",
-    "report": "report", "dedupe": "dedupe", "merge": "dedupe", "import": "transfer",
-    "capture": "transfer", "export": "transfer", "sync": "sync", "resolve": "sync",
-    "clone": "sync", "merge-driver": "sync", "check": "check",
-}
-# Registration order is the order of `crmctl --help`: the daily loop first.
-MODULE_ORDER = ("records", "log", "mailin", "move", "tasks", "history", "report", "dedupe",
-                "transfer", "sync", "check")
-_GLOBAL_OPTIONS_WITH_VALUES = ("--dir", "-C", "--as")
-
-
-def build_app(command: Optional[str] = None) -> typer.Typer:
-    """The whole app, or one with only ``command`` (what `crmctl COMMAND ...` needs)."""
+def build_app(command: Optional[str] = None, subcommand: Optional[str] = None) -> typer.Typer:
+    """The whole app, or one with only ``command`` (what `crmctl COMMAND ...` needs), and of
+    a group (`task`, `add`) only ``subcommand`` when it names one: Typer reads the signature
+    of each command it builds, ~10 ms each."""
+    import copy
     import importlib
 
     built = typer.Typer(
@@ -142,25 +129,12 @@ def build_app(command: Optional[str] = None) -> typer.Typer:
     if command:
         built.registered_commands = [c for c in built.registered_commands if c.name == command]
         built.registered_groups = [g for g in built.registered_groups if g.name == command]
+    for group in built.registered_groups:
+        named = [c for c in group.typer_instance.registered_commands if c.name == subcommand]
+        if named:  # else the whole group answers: its help, or the close matches of a typo
+            group.typer_instance = copy.copy(group.typer_instance)  # the module's own stays whole
+            group.typer_instance.registered_commands = named
     return built
-
-
-def command_named(args: list[str]) -> Optional[str]:
-    """The command word of a command line, past the global options; None if there is none
-    that crmctl knows (then the whole app answers: help, or a close match)."""
-    position = 0
-    while position < len(args):
-        arg = args[position]
-        if arg in _GLOBAL_OPTIONS_WITH_VALUES:
-            position += 2
-        elif arg.startswith("-"):
-            if not arg.startswith(tuple(f"{o}=" for o in _GLOBAL_OPTIONS_WITH_VALUES)) \
-                    and arg not in ("--",):
-                return None  # --help, --version, or a mistake: the whole app handles it
-            position += 1
-        else:
-            return arg if arg in COMMAND_MODULES else None
-    return None
 
 
 def __getattr__(name: str) -> Any:
@@ -178,4 +152,6 @@ def main() -> None:
     args = sys.argv[1:]
     # Shell completion needs every command; so does help of the whole tool.
     completing = any(k.startswith("_CRMCTL_COMPLETE") for k in os.environ)
-    build_app(None if completing else command_named(args))(prog_name="crmctl")
+    command = None if completing else command_named(args)
+    words = split_globals(args)[1] if command else []  # type: ignore[index]
+    build_app(command, words[1] if len(words) > 1 else None)(prog_name="crmctl")

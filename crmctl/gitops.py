@@ -20,6 +20,7 @@ from typing import Iterable, Iterator, Mapping, Sequence
 
 from crmctl.errors import EXIT_DATA, Conflict, CrmError, UserError
 from crmctl.faults import crash_point
+from crmctl.gitenv import clean_env, dirty_in, status_command
 
 ZERO_OID = "0" * 40
 
@@ -48,25 +49,6 @@ class Identity:
         return env
 
 
-def _clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("GIT_") or k in ("GIT_EXEC_PATH", "GIT_CONFIG_NOSYSTEM",
-                                                 "GIT_CONFIG_GLOBAL", "GIT_CEILING_DIRECTORIES")}
-    # Inside a pre-commit hook of `git commit -a`, git stages into a temporary index named by
-    # GIT_INDEX_FILE: keep it (absolute), or `check --staged` would read the wrong index.
-    if os.environ.get("GIT_INDEX_FILE"):
-        env["GIT_INDEX_FILE"] = os.path.abspath(os.environ["GIT_INDEX_FILE"])
-    env["LC_ALL"] = "C"
-    # git maps pack files into memory, up to 8 GiB of them: `git log --grep` over 100,000
-    # commits peaked at 1.2 GB here, at 108 MB with this cap, in the same time.
-    env.update({"GIT_CONFIG_COUNT": "2",
-                "GIT_CONFIG_KEY_0": "core.packedGitLimit", "GIT_CONFIG_VALUE_0": "128m",
-                "GIT_CONFIG_KEY_1": "core.packedGitWindowSize", "GIT_CONFIG_VALUE_1": "32m"})
-    if extra:
-        env.update(extra)
-    return env
-
-
 class Git:
     """git commands run in one work tree; ``pass_fds`` keeps the CRM lock held by children."""
 
@@ -78,7 +60,7 @@ class Git:
             check: bool = True) -> bytes:
         proc = subprocess.run(
             ["git", *args], cwd=self.root, input=input, capture_output=True,
-            env=_clean_env(env), pass_fds=self.pass_fds,
+            env=clean_env(env), pass_fds=self.pass_fds,
             # Python ignores SIGXFSZ; so does git then: over a file-size limit it gets an
             # error it reports, instead of dying half-way through writing its index.
             restore_signals=False,
@@ -110,7 +92,7 @@ class Git:
     def is_ancestor(self, commit: str, descendant: str) -> bool:
         """Whether ``commit`` is in the past of ``descendant`` (or is it)."""
         proc = subprocess.run(["git", "merge-base", "--is-ancestor", commit, descendant],
-                              cwd=self.root, capture_output=True, env=_clean_env(),
+                              cwd=self.root, capture_output=True, env=clean_env(),
                               pass_fds=self.pass_fds)
         return proc.returncode == 0
 
@@ -131,25 +113,15 @@ class Git:
         out = self.run("diff", "--name-only", "--no-renames", "-z", old, new, "--", *folders)
         return [p for p in out.decode("utf-8").split("\0") if p]
 
-    def dirty_paths(self, folders: Sequence[str], may_lock: bool = False) -> list[str]:
-        """Paths under ``folders`` whose work-tree file differs from HEAD, untracked included.
+    def dirty_paths(self, folders: Sequence[str], may_lock: bool = False,
+                    pathspec: Sequence[str] = ()) -> list[str]:
+        """Paths under ``folders`` whose work-tree file differs from HEAD, untracked included;
+        git looks only under ``pathspec`` if one is given (``status_command``).
 
-        The whole tree is asked and filtered here: git uses its untracked cache (which
-        skips every folder unchanged since the last scan) only without a pathspec and when
-        the mode of the scan is the one it was cached in (at 100,000 records: 0.2 s of 0.45).
-        It saves that cache (taking git's index.lock) only when ``may_lock``: under the CRM
-        lock, where a lock left by a killed status is known as crmctl's (``GitAtWork``).
+        git saves its untracked cache (taking git's index.lock) only when ``may_lock``: under
+        the CRM lock, where a lock left by a killed status is known as crmctl's (``GitAtWork``).
         """
-        optional = [] if may_lock else ["--no-optional-locks"]
-        out = self.run(*optional, "-c", "core.untrackedCache=true",
-                       "-c", "status.showUntrackedFiles=all", "status", "--porcelain=v1", "-z", "--untracked-files=all",
-                       "--no-renames", "--ignore-submodules")
-        prefixes = tuple(f"{folder.rstrip('/')}/" for folder in folders)
-        # A file named in another encoding may sit anywhere in the repository (notes/café
-        # from a Latin-1 machine): it is no record, but must not stop the scan.
-        return [entry[3:] for entry in out.decode("utf-8", "surrogateescape").split("\0")
-                if len(entry) > 3 and entry[3:].startswith(prefixes)
-                and not any("\udc80" <= ch <= "\udcff" for ch in entry)]
+        return dirty_in(self.run(*status_command(may_lock, pathspec)[1:]), folders)
 
     def tune_for_many_files(self) -> None:
         """Local settings that keep status, commits and history fast on a repo of many
@@ -189,7 +161,7 @@ class Git:
         oids = list(oids)
         if not oids:
             return
-        proc = subprocess.Popen(["git", "cat-file", "--batch"], cwd=self.root, env=_clean_env(),
+        proc = subprocess.Popen(["git", "cat-file", "--batch"], cwd=self.root, env=clean_env(),
                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         assert proc.stdin and proc.stdout
         stdin = proc.stdin

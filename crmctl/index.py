@@ -15,7 +15,9 @@ import sqlite3
 from decimal import Decimal
 from typing import Any, Iterable, Iterator, Sequence
 
+from crmctl import early_status
 from crmctl.errors import Conflict, DataError
+from crmctl.gitenv import dirty_in
 from crmctl.gitops import GitError
 from crmctl.journal import crm_lock, git_at_work, recover_if_needed
 from crmctl.model import Record, exact_json
@@ -80,20 +82,34 @@ class Index:
         self.path = crm.state_dir / "index.sqlite"
         self._db: sqlite3.Connection | None = None
         self._fresh = False
-        self.scan_worktree = True
+        # The folders the next refresh asks git about for hand edits: all of them, some
+        # (``narrow_worktree_scan``), or none (``defer_worktree_scan``).
+        self.scan_folders: tuple[str, ...] = FOLDERS
+
+    @property
+    def scan_worktree(self) -> bool:
+        """Whether the index has seen every hand edit in the work tree (a full scan)."""
+        return self.scan_folders == FOLDERS
 
     def defer_worktree_scan(self) -> None:
         """For a write that names its records (log, move, task): skip the scan of the whole
         work tree for hand edits (git status: 0.2-0.5 s at 100,000 records, most of such a
         write). Each record it reads is re-read from its file instead, and a name it cannot
         find or tell apart makes resolve scan after all (``scan_now``) and look again."""
-        self.scan_worktree = False
+        self.scan_folders = ()
+
+    def narrow_worktree_scan(self, folders: Sequence[str]) -> None:
+        """For a read whose every answer comes from files in ``folders`` (the ids of the
+        open tasks: tasks/): look for hand edits there alone. git status over tasks/ took
+        0.12 s at 100,000 records, and 0.3-0.5 s over all 230,000 files, most of its time
+        the ``lstat`` of each."""
+        self.scan_folders = tuple(folders)
 
     def scan_now(self) -> bool:
-        """Do the deferred scan; False if there was none to do."""
+        """Do the deferred or narrowed scan in full; False if there was none to do."""
         if self.scan_worktree:
             return False
-        self.scan_worktree = True
+        self.scan_folders = FOLDERS
         self._fresh = False
         return True
 
@@ -140,12 +156,17 @@ class Index:
         """Bring the index up to the files' truth: HEAD plus any uncommitted edits."""
         if self._fresh:
             return
-        recover_if_needed(self.crm)
+        # The launcher's status (waited for here, so that its mark is gone before recovery
+        # looks); files a recovery puts back are newer than what it saw.
+        scope = self.scan_folders
+        early = early_status.take(self.crm.root, self._pathspec(scope))
+        if recover_if_needed(self.crm):
+            early = None
         self.crm.process  # a broken crm.yaml fails here, before anything is indexed
         git = self.crm.git
         head = git.head()
-        scan = self.scan_worktree
-        dirty = self._dirty_paths() if head and scan else []
+        scan = bool(scope)
+        dirty = self._dirty_paths(early, scope) if head and scan else []
         db = self.db
         self._logs_touched = self._tasks_touched = False
         db.execute("BEGIN IMMEDIATE")
@@ -184,7 +205,8 @@ class Index:
             previously = [row[0] for row in db.execute("SELECT path FROM worktree")]
             read = self._reload(set(dirty) | set(previously))
             if scan:  # without a scan, the paths known to differ from HEAD are all there is
-                db.execute("DELETE FROM worktree")
+                db.executemany("DELETE FROM worktree WHERE substr(path, 1, ?) = ?",
+                               [(len(folder) + 1, f"{folder}/") for folder in scope])
                 db.executemany("INSERT INTO worktree(path, digest) VALUES (?, ?)",
                                [(p, read.get(p)) for p in set(dirty)])
             if self._logs_touched:
@@ -201,18 +223,27 @@ class Index:
             raise
         self._fresh = True
 
-    def _dirty_paths(self) -> list[str]:
+    def _dirty_paths(self, early: bytes | None, scope: tuple[str, ...]) -> list[str]:
         """git status under the CRM lock, marked (``GitAtWork``), so that it may save git's
         untracked cache (a stale one costs each later read ~35 ms at 100,000 records); a
         read takes the lock only if it is free this instant, and otherwise takes no lock
-        of git's at all."""
+        of git's at all. ``early``: the output of the same status, started by the launcher."""
+        if early is not None:
+            return dirty_in(early, scope)
         git = self.crm.git
+        pathspec = self._pathspec(scope)
         held = contextlib.nullcontext() if git.pass_fds else crm_lock(self.crm, timeout=0)
         try:
             with held, git_at_work(self.crm):
-                return git.dirty_paths(FOLDERS, may_lock=True)
+                return git.dirty_paths(scope, may_lock=True, pathspec=pathspec)
         except (Conflict, OSError):  # a write is at work, or .git cannot be written
-            return git.dirty_paths(FOLDERS)
+            return git.dirty_paths(scope, pathspec=pathspec)
+
+    @staticmethod
+    def _pathspec(scope: tuple[str, ...]) -> tuple[str, ...]:
+        """What git status is asked about: the whole tree (where git keeps its untracked
+        cache) for a full scan, else just the folders of a narrowed one."""
+        return () if scope == FOLDERS else scope
 
     def _clear(self) -> None:
         for table in ("records", "names", "contacts", "worktree", "meta", "activities",

@@ -16,12 +16,10 @@ from pathlib import Path
 
 from crmctl.errors import Conflict, UserError
 from crmctl.faults import crash_point
+from crmctl.gitenv import GIT_AT_WORK, JOURNAL, LOCK
 from crmctl.gitops import RepoLock
 from crmctl.store import Crm
 
-JOURNAL = "crmctl-journal.json"
-GIT_AT_WORK = "crmctl-git-at-work"
-LOCK = "crmctl.lock"
 TEMP_SUFFIX = ".crmctl-tmp"
 KEPT_FOLDER = "crmctl-kept"
 DEFAULT_LOCK_TIMEOUT = 30.0

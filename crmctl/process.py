@@ -7,11 +7,9 @@ from pathlib import Path
 
 from crmctl import yamlio
 from crmctl.errors import DataError
+from crmctl.location import PROCESS_FILE, STATE_DIR  # noqa: F401  (named from here too)
 from crmctl.model import ActivityType, Goal, Process, Route, Rules, Stage, User, Workflow
 from crmctl.schemas import Validator, coerce, load_schema, schema_dir
-
-PROCESS_FILE = "crm.yaml"
-STATE_DIR = ".crmctl"  # machine-local, ignored by git
 
 
 def load_process(root: Path) -> Process:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from functools import cached_property
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import TYPE_CHECKING
 from crmctl import yamlio
 from crmctl.errors import DataError, NotFound, UserError
 from crmctl.gitops import Git
+from crmctl.location import chosen_folder, crm_folder
 from crmctl.model import KIND_BY_FOLDER, KINDS, Process, Record
 from crmctl.process import PROCESS_FILE, STATE_DIR, load_process
 from crmctl.schemas import coerce, record_schema
@@ -34,17 +34,13 @@ def find_root(explicit: str | None = None, cwd: Path | None = None) -> Path:
 
 
 def _find_process_folder(explicit: str | None, cwd: Path | None) -> Path:
-    chosen = explicit or os.environ.get("CRMCTL_DIR")
-    if chosen:
-        root = Path(chosen).expanduser().resolve()
-        if not (root / PROCESS_FILE).is_file():
-            raise NotFound(f"{root} is not a CRM folder (it has no {PROCESS_FILE})",
-                           f"create one with: crmctl init {chosen}")
+    root = crm_folder(explicit, cwd)
+    if root is not None:
         return root
-    here = (cwd or Path.cwd()).resolve()
-    for folder in (here, *here.parents):
-        if (folder / PROCESS_FILE).is_file():
-            return folder
+    chosen = chosen_folder(explicit)
+    if chosen:
+        raise NotFound(f"{Path(chosen).expanduser().resolve()} is not a CRM folder (it has no "
+                       f"{PROCESS_FILE})", f"create one with: crmctl init {chosen}")
     raise NotFound("no CRM folder here or above (no crm.yaml found)",
                    "create one with: crmctl init, or pass --dir PATH or set $CRMCTL_DIR")
 

@@ -20,10 +20,10 @@ from crmctl.change import Change
 from crmctl.dates import parse_date, stamp
 from crmctl.errors import Ambiguous, NotFound, UserError
 from crmctl.identity import Actor
+from crmctl.location import TASK_FOLDER
 from crmctl.model import Record
 from crmctl.store import Crm, shard
 
-TASK_FOLDER = "tasks"
 PRIORITIES = ("low", "normal", "high", "urgent")
 SHOWN_ID = 6       # characters of the id a list shows
 MIN_PREFIX = 4     # a typed id may be any unique prefix this long
@@ -250,6 +250,8 @@ def list_tasks(crm: Crm, *, actor: Actor, now: datetime, assignee: str | None = 
     mine = {actor.user_id, actor.identity.email} - {None}
     wanted = None if everyone else ({crm.user_or_error(assignee)} if assignee else mine)
     record = resolve(crm, about) if about else None
+    if not context and record is None:
+        crm.index.narrow_worktree_scan((TASK_FOLDER,))  # ids alone come from task files
     limit = parse_date(due_before, now) if due_before is not None else None
     today = now.date()
     found = []

@@ -80,6 +80,18 @@ def test_every_command_is_built_alone_from_the_module_that_registers_it() -> Non
     assert command_named([]) is None
 
 
+def test_a_group_builds_only_the_subcommand_named_and_stays_whole_for_the_next_build() -> None:
+    """`crmctl task list` builds `task list` alone (Typer reads each command's signature),
+    `crmctl task lst` the whole group (its close match), and neither changes the group."""
+    from crmctl.app import build_app
+
+    whole = sorted(get_command(app).commands["task"].commands)
+    assert list(get_command(build_app("task", "list")).commands["task"].commands) == ["list"]
+    assert sorted(get_command(build_app("task", "lst")).commands["task"].commands) == whole
+    assert sorted(get_command(build_app("task")).commands["task"].commands) == whole
+    assert len(whole) > 3
+
+
 def test_a_command_run_alone_behaves_as_in_the_whole_app(tmp_path) -> None:
     """Through the real entry point: global options before the command still apply, and
     a mistyped command still gets the whole app's close match."""

@@ -1,0 +1,16 @@
+"""The `crmctl` command: what can start before Python imports the app starts first."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+
+def main() -> None:
+    from crmctl import early_status
+
+    if not any(k.startswith("_CRMCTL_COMPLETE") for k in os.environ):  # completion reads nothing
+        early_status.start(sys.argv[1:])
+    from crmctl.app import main as run_app
+
+    run_app()
