@@ -32,9 +32,10 @@ class Match:
     reason: str
 
 
-def candidate_of(record: Record) -> Candidate:
+def candidate_of(record: Record, norm: str | None = None) -> Candidate:
+    """``norm``: its name normalised, if known (``Index.norms``)."""
     return Candidate(
-        id=record.id, name=record.name, kind=record.kind,
+        id=record.id, name=record.name, kind=record.kind, known_norm=norm,
         domain=(record.get("domain") or "").lower() or None,
         emails=frozenset(e.lower() for e in record.get("emails") or ()),
         phones=frozenset(_digits(p) for p in record.get("phones") or () if _digits(p)),
@@ -106,7 +107,9 @@ def similar_people(crm: Crm, name: str, company: str, emails: list[str],
 def scan(crm: Crm, kind: str, threshold: float | None = None) -> list[Group]:
     """Groups of likely duplicates among all companies or people, minus judged pairs."""
     records = crm.index.select(kind)
-    candidates = [candidate_of(r) for r in records]
+    norms = crm.index.norms(kind)
+    candidates = [candidate_of(r, norms.get((r.id, r.name))) for r in records]
+    del norms, records
     groups = group(candidates, float(threshold if threshold is not None
                                      else crm.process.duplicate_threshold))
     distinct = judged_distinct(crm)

@@ -557,6 +557,12 @@ class Index:
         rows = self.db.execute("SELECT id, norm FROM names WHERE kind=?", (kind,)).fetchall()
         return [r[0] for r in rows], [r[1] for r in rows]
 
+    def norms(self, kind: str) -> dict[tuple[str, str], str]:
+        """(id, name or alias) -> that name normalised, for every record of a kind."""
+        self.refresh()
+        return {(rid, name): norm for rid, name, norm in self.db.execute(
+            "SELECT id, name, norm FROM names WHERE kind=?", (kind,))}
+
     def by_folded_name(self, folded: str, kinds: Iterable[str],
                        company: str | None = None) -> list[tuple[str, str, str]]:
         self.refresh()

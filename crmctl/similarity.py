@@ -41,11 +41,14 @@ class Candidate:
     company: str | None = None       # people: the company they work at
     address: str | None = None
     aliases: tuple[str, ...] = ()
+    # The normalised name when it is known already (the index keeps it): normalising
+    # 100,000 names took 1.5 s of a scan.
+    known_norm: str | None = field(default=None, compare=False, repr=False)
 
     # Computed once per candidate (a scan scores each one many times).
     @cached_property
     def norm(self) -> str:
-        return _norm(self.kind, self.name)
+        return self.known_norm if self.known_norm is not None else _norm(self.kind, self.name)
 
     @cached_property
     def squashed(self) -> str:
@@ -305,13 +308,18 @@ def group(candidates: Sequence[Candidate], threshold: float) -> list[Group]:
     members: dict[int, list[int]] = defaultdict(list)
     for i in range(len(candidates)):
         members[root(i)].append(i)
+    # Each group's pairs, found once: asking every pair of every group took 2 s for 2,000
+    # groups at 100,000 companies.
+    pairs_of: dict[int, list[tuple[int, int, Scored]]] = defaultdict(list)
+    for (i, j), scored in pairs.items():
+        if scored.groupable:
+            pairs_of[root(i)].append((i, j, scored))
     groups = []
-    for indexes in members.values():
+    for group_root, indexes in members.items():
         if len(indexes) < 2:
             continue
         position = {i: n for n, i in enumerate(indexes)}
-        group_pairs = [(position[i], position[j], s) for (i, j), s in pairs.items()
-                       if s.groupable and i in position and j in position]
+        group_pairs = [(position[i], position[j], s) for i, j, s in pairs_of[group_root]]
         groups.append(Group([candidates[i] for i in indexes], group_pairs))
     for (i, j), scored in pairs.items():
         if not scored.groupable and root(i) != root(j):
