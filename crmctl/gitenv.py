@@ -14,16 +14,19 @@ JOURNAL = "crmctl-journal.json"
 GIT_AT_WORK = "crmctl-git-at-work"
 
 def status_command(may_lock: bool, pathspec: tuple[str, ...] | list[str] = ()) -> list[str]:
-    """The git status that lists every path differing from HEAD, untracked files one by one.
+    """The git status that lists every path differing from HEAD; a folder with nothing but
+    untracked files in it comes as one "folder/" entry (``Git.dirty_from`` lists its files).
 
     Without a ``pathspec`` it asks about the whole tree: git uses its untracked cache, which
-    skips every folder unchanged since the last scan, only without one and in the mode of
-    the scan it was cached in (at 100,000 records: 0.2 s of 0.45). Only when ``may_lock``
-    may git take its index.lock, to save that cache.
+    skips every folder unchanged since the last scan (at 100,000 records: 0.2 s of 0.45),
+    only without one and in the mode the cache was saved in. That is the mode of a plain
+    `git status` ("normal"): in any other, each crmctl read after the user's `git status`,
+    and each `git status` after it, scanned every folder again (0.5-0.8 s). Only when
+    ``may_lock`` may git take its index.lock, to save that cache.
     """
     return ["git", *([] if may_lock else ["--no-optional-locks"]),
-            "-c", "core.untrackedCache=true", "-c", "status.showUntrackedFiles=all",
-            "status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames",
+            "-c", "core.untrackedCache=true", "-c", "status.showUntrackedFiles=normal",
+            "status", "--porcelain=v1", "-z", "--untracked-files=normal", "--no-renames",
             "--ignore-submodules", *(["--", *pathspec] if pathspec else [])]
 
 
@@ -47,7 +50,8 @@ def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
 
 
 def dirty_in(status: bytes, folders: tuple[str, ...] | list[str]) -> list[str]:
-    """The paths under ``folders`` in the output of ``STATUS_ARGS``."""
+    """The paths under ``folders`` in the output of ``status_command``, an untracked
+    folder as "folder/"."""
     prefixes = tuple(f"{folder.rstrip('/')}/" for folder in folders)
     # A file named in another encoding may sit anywhere in the repository (notes/café
     # from a Latin-1 machine): it is no record, but must not stop the scan.

@@ -121,7 +121,18 @@ class Git:
         git saves its untracked cache (taking git's index.lock) only when ``may_lock``: under
         the CRM lock, where a lock left by a killed status is known as crmctl's (``GitAtWork``).
         """
-        return dirty_in(self.run(*status_command(may_lock, pathspec)[1:]), folders)
+        return self.dirty_from(self.run(*status_command(may_lock, pathspec)[1:]), folders)
+
+    def dirty_from(self, status: bytes, folders: Sequence[str]) -> list[str]:
+        """The paths under ``folders`` in the output of ``status_command``, each file of an
+        untracked folder listed (a shard folder made by hand: rare, so asked apart)."""
+        paths = dirty_in(status, folders)
+        untracked = [p for p in paths if p.endswith("/")]
+        if not untracked:
+            return paths
+        listed = self.run("ls-files", "-z", "--others", "--exclude-standard", "--", *untracked)
+        return [p for p in paths if not p.endswith("/")] + \
+            dirty_in(b"\0".join(b"?? " + path for path in listed.split(b"\0") if path), folders)
 
     def tune_for_many_files(self) -> None:
         """Local settings that keep status, commits and history fast on a repo of many

@@ -17,7 +17,6 @@ from typing import Any, Iterable, Iterator, Sequence
 
 from crmctl import early_status
 from crmctl.errors import Conflict, DataError
-from crmctl.gitenv import dirty_in
 from crmctl.gitops import GitError
 from crmctl.journal import crm_lock, git_at_work, recover_if_needed
 from crmctl.model import Record, exact_json
@@ -228,9 +227,9 @@ class Index:
         untracked cache (a stale one costs each later read ~35 ms at 100,000 records); a
         read takes the lock only if it is free this instant, and otherwise takes no lock
         of git's at all. ``early``: the output of the same status, started by the launcher."""
-        if early is not None:
-            return dirty_in(early, scope)
         git = self.crm.git
+        if early is not None:
+            return git.dirty_from(early, scope)
         pathspec = self._pathspec(scope)
         held = contextlib.nullcontext() if git.pass_fds else crm_lock(self.crm, timeout=0)
         try:
