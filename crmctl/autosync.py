@@ -18,7 +18,7 @@ from typing import Any
 
 from crmctl.gitops import Identity
 from crmctl.journal import atomic_write
-from crmctl.process import STATE_DIR
+from crmctl.location import STATE_DIR
 from crmctl.store import Crm
 
 STATUS_FILE = "autosync.json"

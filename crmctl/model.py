@@ -17,6 +17,14 @@ _NUMBER_MARK = os.urandom(6).hex()
 _MARKED = re.compile(f'"({_NUMBER_MARK}:\\d+)"')
 
 
+def format_decimal(value: Decimal) -> str:
+    """12000 for Decimal('12000.00'), 12.5 for Decimal('12.50'); never an exponent."""
+    text = format(value, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text
+
+
 def exact_json(obj: Any, **options: Any) -> str:
     """``json.dumps`` that writes each Decimal as its exact digits: through a float,
     999999999999999.9999 would become 1e15 (readers that keep decimals, like Python's

@@ -9,8 +9,7 @@ import sys
 from decimal import Decimal
 from typing import Any, Iterable, Mapping, Sequence, TextIO
 
-from crmctl.model import exact_json
-from crmctl.yamlio import format_decimal
+from crmctl.model import exact_json, format_decimal
 
 
 def plain(value: Any) -> Any:

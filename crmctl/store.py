@@ -7,13 +7,10 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from crmctl import yamlio
 from crmctl.errors import DataError, NotFound, UserError
 from crmctl.gitops import Git
-from crmctl.location import chosen_folder, crm_folder
+from crmctl.location import PROCESS_FILE, STATE_DIR, chosen_folder, crm_folder
 from crmctl.model import KIND_BY_FOLDER, KINDS, Process, Record
-from crmctl.process import PROCESS_FILE, STATE_DIR, load_process
-from crmctl.schemas import coerce, record_schema
 
 if TYPE_CHECKING:
     from crmctl.index import Index
@@ -92,8 +89,12 @@ class Crm:
     def find(cls, explicit: str | None = None) -> "Crm":
         return cls(find_root(explicit))
 
+    # YAML, crm.yaml and the schemas are imported where they are used: a command that reads
+    # no record file (`history`) starts ~25 ms sooner without them.
     @cached_property
     def process(self) -> Process:
+        from crmctl.process import load_process
+
         return load_process(self.root)
 
     @cached_property
@@ -117,6 +118,8 @@ class Crm:
 
     def record_schema(self, kind: str) -> dict:
         """The kind's schema specialised with this CRM's process; built once per command."""
+        from crmctl.schemas import record_schema
+
         cache = self.__dict__.setdefault("_schemas", {})
         if kind not in cache:
             cache[kind] = record_schema(kind, self.process)
@@ -143,6 +146,9 @@ class Crm:
         if kind is None:
             raise DataError("not a record file (records live in companies/, people/, deals/"
                             " as <shard>/<id>.yaml)", path)
+        from crmctl import yamlio
+        from crmctl.schemas import coerce
+
         _no_conflict_markers(text, path)
         document = yamlio.load(text, path)
         typed = coerce(document, self.record_schema(kind))

@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from crmctl.errors import DataError
+from crmctl.model import format_decimal
 
 MAX_DEPTH = 32
 
@@ -176,14 +177,6 @@ def _represent_decimal(dumper: yaml.SafeDumper, value: Decimal) -> yaml.ScalarNo
     # The tag only tells the emitter the text may stay plain (unquoted); it is not written.
     tag = "tag:yaml.org,2002:float" if "." in text else "tag:yaml.org,2002:int"
     return dumper.represent_scalar(tag, text)
-
-
-def format_decimal(value: Decimal) -> str:
-    """12000 for Decimal('12000.00'), 12.5 for Decimal('12.50'); never an exponent."""
-    text = format(value, "f")
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return text
 
 
 _Dumper.add_representer(str, _represent_str)
