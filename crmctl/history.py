@@ -17,6 +17,8 @@ from crmctl.model import Record
 from crmctl.store import Crm, record_path
 
 _FIELD_SEP, _RECORD_SEP = "\x1f", "\x1e"
+_FORMAT = _RECORD_SEP + _FIELD_SEP.join(
+    ["%H", "%an", "%ae", "%aI", "%s", f"%(trailers:key={RECORD_TRAILER},valueonly,separator=%x1d)"])
 PAST = {"Add": "added", "Log": "logged", "Move": "moved", "Convert": "converted",
         "Create": "created", "Edit": "edited", "Merge": "merged", "Assign": "assigned",
         "Delete": "deleted", "Import": "imported", "Declare": "declared",
@@ -48,19 +50,32 @@ class Change:
 
 
 def history(crm: Crm, record: Record | None = None, *, since: datetime | None = None,
-            by: str | None = None, limit: int | None = None) -> list[Change]:
-    """Newest first: all changes, or those that touched ``record``'s file or name it."""
-    fmt = _RECORD_SEP + _FIELD_SEP.join(
-        ["%H", "%an", "%ae", "%aI", "%s", f"%(trailers:key={RECORD_TRAILER},valueonly,separator=%x1d)"])
-    args = ["log", f"--format={fmt}", "--name-only", "--no-renames"]
+            by: str | None = None, limit: int | None = None,
+            all_files: bool = True) -> list[Change]:
+    """Newest first: all changes, or those that touched ``record``'s file or name it.
+
+    Without ``all_files`` the files are named only of the changes made by hand (a feed
+    shows no others): git diffs each commit it names the files of, 40 ms of 50 ms for the
+    newest 50 at 100,000 records.
+    """
+    args = ["log", f"--format={_FORMAT}", "--name-only", "--no-renames"]
     if since:
         args.append(f"--since={since.isoformat()}")
     if limit and not by and record is None:
         # git stops after the newest ``limit``: a feed of 50 does not read 100,000 commits.
         args.append(f"--max-count={limit}")
     changes: dict[str, Change] = {}
-    if record is None:
+    if record is None and all_files:
         changes.update(_parse(crm.git.run(*args, "--").decode("utf-8", "replace")))
+    elif record is None:
+        changes.update(_parse(crm.git.run(*[a for a in args if a != "--name-only"],
+                                          "--").decode("utf-8", "replace")))
+        by_hand = [c.commit for c in changes.values() if c.by_hand]
+        if by_hand:
+            out = crm.git.run("log", f"--format={_FORMAT}", "--name-only", "--no-renames",
+                              "--no-walk=unsorted", "--stdin", "--",
+                              input="\n".join(by_hand).encode())
+            changes.update(_parse(out.decode("utf-8", "replace")))
     else:
         # A record's past includes that of the duplicates merged into it; commits that only
         # appended to a shared log name it in a trailer.

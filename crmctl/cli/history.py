@@ -42,7 +42,8 @@ def history(
     target = resolve(crm, record) if record else None
     moment = now()
     start = start_of_day(parse_date(since, moment, prefer="past"), moment) if since else None
-    changes = read_history(crm, target, since=start, by=by, limit=limit or None)
+    changes = read_history(crm, target, since=start, by=by, limit=limit or None,
+                           all_files=fmt != Format.table)  # the feed names hand edits' files
     marks: dict[str, str] = {}
     if verify:
         from crmctl.history import signatures
