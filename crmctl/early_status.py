@@ -7,7 +7,10 @@ starts it first. git then stats the work tree on one core while Python imports a
 the command on the other, 0.1-0.2 s.
 
 The index takes its output (``take``) in its first refresh, before it reads or writes
-anything. A command that never asks for it stops it when it exits.
+anything, and uses it only if no other crmctl scanned the work tree since git started
+(``Index.refresh``). A command that takes the CRM lock first waits for that git (``settle``),
+and forgets what it saw if the lock was held by another command (``discard``). A command
+that never asks for it stops it when it exits.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import atexit
 import fcntl
 import os
 import subprocess
+import time
 from pathlib import Path
 from typing import NamedTuple
 
@@ -35,17 +39,27 @@ class _Started(NamedTuple):
     pathspec: tuple[str, ...]  # () for the whole tree (``gitenv.status_command``)
     process: subprocess.Popen[bytes]
     output: int  # an unlinked file git writes into: a pipe could fill and stall git
-    marker: Path | None  # GIT_AT_WORK, when git runs under the CRM lock
+    lock: int | None  # the CRM lock, held with git until git is done and its mark gone
+    marker: Path | None  # GIT_AT_WORK, while git may take git's index.lock under that lock
+    started_ns: int  # when git was started: what it saw is no older (``Index.refresh``)
+
+
+class _Settled(NamedTuple):
+    root: Path
+    pathspec: tuple[str, ...]
+    status: bytes | None  # None: git failed
+    started_ns: int
 
 
 _started: _Started | None = None
+_settled: _Settled | None = None
 
 
 def start(args: list[str]) -> None:
     """Start the status that the command in ``args`` will ask for first, if it asks for one."""
     global _started
     split = split_globals(args)
-    if split is None or _started is not None:
+    if split is None or _started is not None or _settled is not None:
         return
     options, words = split
     if not _scans(words):
@@ -66,21 +80,44 @@ def start(args: list[str]) -> None:
     atexit.register(_stop)
 
 
-def take(root: Path, pathspec: tuple[str, ...]) -> bytes | None:
-    """The early status's output if it was the one for ``root`` and ``pathspec`` and it
-    succeeded, waiting for it to finish; None otherwise. Only the first call gets it."""
-    global _started
+def take(root: Path, pathspec: tuple[str, ...]) -> tuple[bytes, int] | None:
+    """The early status's output, and when it was started, if it was the one for ``root``
+    and ``pathspec`` and it succeeded; None otherwise. Only the first call gets it."""
+    global _settled
+    settle()
+    settled, _settled = _settled, None
+    if settled is None or settled.status is None or (settled.root, settled.pathspec) != \
+            (root, pathspec):
+        return None
+    return settled.status, settled.started_ns
+
+
+def settle() -> None:
+    """Wait for the early git, then drop its mark and the CRM lock it held: before this
+    process takes that lock itself (``journal.CrmLock``), so that it neither waits for its
+    own git nor takes the mark for one a killed crmctl left (``recover`` would then delete
+    an index.lock that may be the user's own `git commit`'s)."""
+    global _started, _settled
     started, _started = _started, None
     if started is None:
-        return None
+        return
     try:
         code = started.process.wait()
         os.lseek(started.output, 0, os.SEEK_SET)
         with os.fdopen(os.dup(started.output), "rb") as output:
             status = output.read()
     finally:
-        _clean_up(started)
-    return status if (code, started.root, started.pathspec) == (0, root, pathspec) else None
+        _release(started)
+    _settled = _Settled(started.root, started.pathspec, status if code == 0 else None,
+                        started.started_ns)
+
+
+def discard() -> None:
+    """Forget the early status: this process waited for the CRM lock, so a write may have
+    changed the files since git looked."""
+    global _settled
+    settle()
+    _settled = None
 
 
 def _scans(words: list[str]) -> bool:
@@ -100,22 +137,23 @@ def _spawn(root: Path, git_dir: Path, pathspec: tuple[str, ...]) -> _Started:
         if _lock_now(lock):
             marker = git_dir / GIT_AT_WORK
             marker.write_bytes(b"")
+        else:
+            os.close(lock)
+            lock = None
+        started_ns = time.time_ns()
         process = subprocess.Popen(
             status_command(marker is not None, pathspec), cwd=root, stdin=subprocess.DEVNULL,
             stdout=output, stderr=subprocess.DEVNULL, env=clean_env(),
-            pass_fds=(lock,) if marker else (), restore_signals=False)
+            pass_fds=(lock,) if lock is not None else (), restore_signals=False)
     except OSError:
         if output is not None:
             os.close(output)
         if marker:
             marker.unlink(missing_ok=True)
-        raise
-    finally:
-        # Closed, not unlocked: git holds the lock through its copy of this descriptor, and
-        # the kernel drops it when git exits. A write of this command waits for that.
         if lock is not None:
-            os.close(lock)
-    return _Started(root, pathspec, process, output, marker)
+            os.close(lock)  # and so unlocked
+        raise
+    return _Started(root, pathspec, process, output, lock, marker, started_ns)
 
 
 def _lock_now(fd: int) -> bool:
@@ -135,16 +173,17 @@ def _unlinked_file(git_dir: Path) -> int:
 
 def _stop() -> None:
     """At exit, for a command that never asked (a usage error, a name not found)."""
-    global _started
-    started, _started = _started, None
-    if started is None:
-        return
-    started.process.terminate()  # git removes its index.lock when it is stopped
-    started.process.wait()
-    _clean_up(started)
+    global _settled
+    if _started is not None and _started.process.poll() is None:
+        _started.process.terminate()  # git removes its index.lock when it is stopped
+    settle()
+    _settled = None
 
 
-def _clean_up(started: _Started) -> None:
+def _release(started: _Started) -> None:
+    """The mark first, then the lock: the mark never outlives the lock it was made under."""
     os.close(started.output)
     if started.marker:
         started.marker.unlink(missing_ok=True)
+    if started.lock is not None:
+        os.close(started.lock)

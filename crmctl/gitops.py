@@ -130,7 +130,8 @@ class Git:
         untracked = [p for p in paths if p.endswith("/")]
         if not untracked:
             return paths
-        listed = self.run("ls-files", "-z", "--others", "--exclude-standard", "--", *untracked)
+        listed = self.run("--literal-pathspecs", "ls-files", "-z", "--others",
+                          "--exclude-standard", "--", *untracked)
         return [p for p in paths if not p.endswith("/")] + \
             dirty_in(b"\0".join(b"?? " + path for path in listed.split(b"\0") if path), folders)
 

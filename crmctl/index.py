@@ -12,6 +12,7 @@ import hashlib
 import json
 import re
 import sqlite3
+import time
 from decimal import Decimal
 from typing import Any, Iterable, Iterator, Sequence
 
@@ -165,11 +166,18 @@ class Index:
         git = self.crm.git
         head = git.head()
         scan = bool(scope)
-        dirty = self._dirty_paths(early, scope) if head and scan else []
+        scanned = self._dirty_paths(early, scope) if head and scan else None
         db = self.db
         self._logs_touched = self._tasks_touched = False
         db.execute("BEGIN IMMEDIATE")
         try:
+            if scanned and any(int(self._meta(f"scanned:{folder}") or 0) > scanned[1]
+                               for folder in scope):
+                # Another crmctl scanned since this git started (the launcher's, or one
+                # that ran while this process waited for the CRM lock): it may have noted
+                # an edit this scan missed, which must not be dropped. Ask again.
+                scanned = self._dirty_paths(None, scope)
+            dirty = scanned[0] if scanned else []
             indexed = self._meta("head") or None  # "" was stored for an unborn branch
             if (self._meta("version") != SCHEMA_VERSION or (indexed and head is None)
                     or self._meta("process") != self.crm.process_digest):
@@ -214,7 +222,9 @@ class Index:
                 self._fold_tasks()
             db.executemany("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)",
                            [("head", head or ""), ("version", SCHEMA_VERSION),
-                            ("process", self.crm.process_digest)])
+                            ("process", self.crm.process_digest)] +
+                           [(f"scanned:{folder}", str(scanned[1]))
+                            for folder in (scope if scanned else ())])
             db.execute("COMMIT")
         except BaseException:
             if db.in_transaction:  # sqlite may have rolled back already (a full disk)
@@ -222,21 +232,26 @@ class Index:
             raise
         self._fresh = True
 
-    def _dirty_paths(self, early: bytes | None, scope: tuple[str, ...]) -> list[str]:
-        """git status under the CRM lock, marked (``GitAtWork``), so that it may save git's
-        untracked cache (a stale one costs each later read ~35 ms at 100,000 records); a
-        read takes the lock only if it is free this instant, and otherwise takes no lock
-        of git's at all. ``early``: the output of the same status, started by the launcher."""
+    def _dirty_paths(self, early: tuple[bytes, int] | None,
+                     scope: tuple[str, ...]) -> tuple[list[str], int]:
+        """The paths under ``scope`` that differ from HEAD, and when git started looking
+        (``time.time_ns``). git status runs under the CRM lock, marked (``GitAtWork``), so
+        that it may save git's untracked cache (a stale one costs each later read ~35 ms at
+        100,000 records); a read takes the lock only if it is free this instant, and
+        otherwise takes no lock of git's at all. ``early``: the output of the same status,
+        started by the launcher, and when."""
         git = self.crm.git
         if early is not None:
-            return git.dirty_from(early, scope)
+            return git.dirty_from(early[0], scope), early[1]
         pathspec = self._pathspec(scope)
         held = contextlib.nullcontext() if git.pass_fds else crm_lock(self.crm, timeout=0)
+        started = time.time_ns()
         try:
             with held, git_at_work(self.crm):
-                return git.dirty_paths(scope, may_lock=True, pathspec=pathspec)
+                return git.dirty_paths(scope, may_lock=True, pathspec=pathspec), started
         except (Conflict, OSError):  # a write is at work, or .git cannot be written
-            return git.dirty_paths(scope, pathspec=pathspec)
+            started = time.time_ns()
+            return git.dirty_paths(scope, pathspec=pathspec), started
 
     @staticmethod
     def _pathspec(scope: tuple[str, ...]) -> tuple[str, ...]:
@@ -731,9 +746,12 @@ class Index:
         """(path, error) of record files the index could not read, and of log lines that
         are no entry (each left out of every read)."""
         self.refresh()
-        return self.db.execute(
+        found = self.db.execute(
             "SELECT path, error FROM records WHERE error IS NOT NULL UNION ALL "
             "SELECT path, error FROM broken_lines ORDER BY 1, 2").fetchall()
+        if self.scan_folders and not self.scan_worktree:  # a narrowed scan knows its folders
+            found = [row for row in found if row[0].split("/", 1)[0] in self.scan_folders]
+        return found
 
 
 def _kinds_clause(kinds: Iterable[str], company: str | None) -> tuple[str, list[str]]:

@@ -14,6 +14,7 @@ import os
 import time
 from pathlib import Path
 
+from crmctl import early_status
 from crmctl.errors import Conflict, UserError
 from crmctl.faults import crash_point
 from crmctl.gitenv import GIT_AT_WORK, JOURNAL, LOCK
@@ -147,10 +148,19 @@ class CrmLock:
 
     def __init__(self, crm: Crm, timeout: float):
         self.crm = crm
-        self._lock = RepoLock(crm.git.git_dir() / LOCK, timeout)
+        self.timeout = timeout
+        self._lock = RepoLock(crm.git.git_dir() / LOCK, 0)
 
     def __enter__(self) -> "CrmLock":
-        self._lock.__enter__()
+        early_status.settle()  # the launcher's git may hold this lock: it is done first
+        try:
+            self._lock.__enter__()
+        except Conflict:
+            if not self.timeout:
+                raise
+            early_status.discard()  # another command wrote meanwhile: git's view is old
+            self._lock = RepoLock(self._lock.path, self.timeout)
+            self._lock.__enter__()
         self.crm.git.pass_fds = (self._lock.fd,) if self._lock.fd is not None else ()
         return self
 

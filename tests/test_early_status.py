@@ -11,6 +11,9 @@ import fcntl
 import os
 import shutil
 import stat
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -18,16 +21,27 @@ import pytest
 from conftest import Cli, crmctl, git
 
 
+def git_shim(folder: Path, log: Path, *, status_takes: float = 0) -> dict:
+    """An environment whose `git` logs each call's arguments, a line each, once the call is
+    done; its status takes ``status_takes`` seconds longer (a slow disk, a big repo)."""
+    folder.mkdir()
+    shim = folder / "git"
+    shim.write_text(f"""#!/bin/sh
+case " $* " in *" status "*) sleep {status_takes};; esac
+"{shutil.which("git")}" "$@"
+code=$?
+echo "$*" >> "{log}"
+exit $code
+""")
+    shim.chmod(shim.stat().st_mode | stat.S_IEXEC)
+    return {"PATH": f"{folder}{os.pathsep}{os.environ['PATH']}"}
+
+
 @pytest.fixture
 def git_calls(tmp_path: Path) -> tuple[dict, Path]:
     """An environment whose `git` logs its arguments, one call a line, and the log."""
-    shim_dir = tmp_path / "shim"
-    shim_dir.mkdir()
     log = tmp_path / "git-calls.log"
-    shim = shim_dir / "git"
-    shim.write_text(f'#!/bin/sh\necho "$*" >> "{log}"\nexec "{shutil.which("git")}" "$@"\n')
-    shim.chmod(shim.stat().st_mode | stat.S_IEXEC)
-    return {"PATH": f"{shim_dir}{os.pathsep}{os.environ['PATH']}"}, log
+    return git_shim(tmp_path / "shim", log), log
 
 
 def statuses(log: Path) -> list[str]:
@@ -78,7 +92,7 @@ def test_a_read_asks_git_status_first_and_sees_the_hand_edits_made_before_it(
         shown = crmctl("list", "companies", "--format", "csv", cwd=cwd, env={**env, **extra})
         assert shown.returncode == 0, shown.stderr
         assert "Acme Products International" in shown.stdout and "Initech" in shown.stdout
-        calls = log.read_text().splitlines()
+        calls = log.read_text().splitlines()  # each logged when done: the status ran alone
         assert len(statuses(log)) == 1 and " status " in f" {calls[0]} ", calls
     log.unlink()
     shown = crmctl("--dir", str(acme.root), "show", "acme-products", cwd=elsewhere, env=env)
@@ -141,3 +155,121 @@ def test_a_read_while_a_write_holds_the_lock_takes_no_lock_of_gits(acme: Cli, gi
     finally:
         os.close(fd)
     assert lock_is_free(acme.root)
+
+
+def hold_lock(root: Path) -> int:
+    fd = os.open(root / ".git" / "crmctl.lock", os.O_RDWR | os.O_CREAT)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    return fd
+
+
+def wait_for(condition, what: str) -> None:
+    """Poll until ``condition()``; the limit guards against a hang, it times nothing."""
+    for _ in range(600):
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"waited 30 s for {what}")
+
+
+def test_a_users_git_lock_is_never_taken_for_one_the_launchers_git_left(acme: Cli) -> None:
+    """The launcher's mark of its git at work is gone before the CRM lock is free, so a
+    write does not mistake the user's running `git commit` for a killed crmctl's git."""
+    lock = acme.root / ".git" / "index.lock"
+    lock.write_text("")  # the user's `git commit`, waiting in its editor
+    before = git(acme.root, "rev-parse", "HEAD")
+    added = crmctl("add", "company", "Initech", cwd=acme.root)
+    assert added.returncode == 5 and "git is busy" in added.stderr, added.stderr
+    assert lock.exists() and git(acme.root, "rev-parse", "HEAD") == before
+    lock.unlink()
+
+
+def waits_for_lock(pid: int, root: Path) -> bool:
+    """Whether process ``pid`` has the CRM lock file open: it is trying to take the lock
+    (its launcher's git, not let have the lock, closed its own copy at once)."""
+    lock = str(root / ".git" / "crmctl.lock")
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except FileNotFoundError:
+        return False
+    for fd in fds:
+        try:
+            if os.readlink(f"/proc/{pid}/fd/{fd}") == lock:
+                return True
+        except FileNotFoundError:
+            continue
+    return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="reads /proc (Linux)")
+def test_add_waiting_for_another_write_asks_git_again_for_records_made_meanwhile(
+        acme: Cli, tmp_path: Path) -> None:
+    env = git_shim(tmp_path / "shim", tmp_path / "calls.log")
+    fd = hold_lock(acme.root)  # another command is writing
+    try:
+        adding = subprocess.Popen([sys.executable, "-m", "crmctl", "add", "company",
+                                   "Initrode"], cwd=acme.root, env={**os.environ, **env},
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        wait_for(lambda: waits_for_lock(adding.pid, acme.root), "add to wait for the lock")
+        made = acme.root / "companies" / "in" / "initrode-inc.yaml"
+        made.parent.mkdir()
+        made.write_text("id: initrode-inc\nname: Initrode Inc\n")  # made meanwhile, by hand
+    finally:
+        os.close(fd)
+    out, err = adding.communicate()
+    assert adding.returncode != 0 and "Initrode Inc" in err, (out, err)
+    assert not (acme.root / "companies" / "in" / "initrode.yaml").exists()
+
+
+def test_a_slow_status_of_the_launcher_does_not_time_out_its_own_write(
+        acme: Cli, tmp_path: Path) -> None:
+    env = git_shim(tmp_path / "shim", tmp_path / "calls.log", status_takes=1.0)
+    added = crmctl("add", "company", "Initech", cwd=acme.root,
+                   env={**env, "CRMCTL_LOCK_TIMEOUT": "0.2"})
+    assert added.returncode == 0, added.stderr
+    assert "initech" in acme.ok("list", "companies", "--quiet").stdout.split()
+
+
+def test_an_early_status_older_than_another_commands_scan_is_not_used(
+        acme: Cli, tmp_path: Path) -> None:
+    """A read whose launcher ran git before a hand edit, and that refreshes after another
+    read noted the edit, must not drop the note: reverting the edit is then seen."""
+    ready, go = tmp_path / "ready", tmp_path / "go"
+    paused = subprocess.Popen([sys.executable, "-c", f"""
+import pathlib, sys, time
+from crmctl import early_status
+early_status.start(["list", "companies"])
+early_status.settle()  # git is done, and the CRM lock free for the other read
+pathlib.Path({str(ready)!r}).write_text("")
+while not pathlib.Path({str(go)!r}).exists():
+    time.sleep(0.02)
+sys.argv = ["crmctl", "list", "companies"]
+from crmctl.app import main
+main()
+"""], cwd=acme.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for(ready.exists, "the paused read's status")
+        path = acme.root / "companies" / "gl" / "globex.yaml"
+        path.write_text(path.read_text().replace("Globex", "Globex By Hand"))
+        assert "Globex By Hand" in crmctl("list", "companies", cwd=acme.root).stdout
+    finally:
+        go.write_text("")
+    out, err = paused.communicate()
+    assert paused.returncode == 0 and "Globex By Hand" in out, err
+
+    git(acme.root, "checkout", "--", "companies/gl/globex.yaml")
+    shown = crmctl("show", "globex", cwd=acme.root).stdout
+    assert "Globex" in shown and "By Hand" not in shown
+
+
+def test_the_ids_of_open_tasks_warn_only_of_what_their_scan_looked_at(acme: Cli) -> None:
+    path = acme.root / "companies" / "gl" / "globex.yaml"
+    good = path.read_text()
+    path.write_text("name: [broken\n")
+    git(acme.root, "commit", "--no-verify", "-qam", "A broken file, committed by hand")
+    assert "left out as unreadable" in crmctl("list", "companies", cwd=acme.root).stderr
+    path.write_text(good)  # mended by hand, not committed
+
+    listed = crmctl("task", "list", "--all", "--quiet", cwd=acme.root)
+    assert listed.returncode == 0 and listed.stderr == "", listed.stderr
+    assert crmctl("list", "companies", cwd=acme.root).stderr == ""
