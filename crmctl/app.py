@@ -105,10 +105,12 @@ def root(
     ctx.obj = Globals(dir=dir, as_user=as_user)
 
 
-def build_app(command: Optional[str] = None, subcommand: Optional[str] = None) -> typer.Typer:
+def build_app(command: Optional[str] = None, subcommand: Optional[str] = None, *,
+              commands: bool = True) -> typer.Typer:
     """The whole app, or one with only ``command`` (what `crmctl COMMAND ...` needs), and of
     a group (`task`, `add`) only ``subcommand`` when it names one: Typer reads the signature
-    of each command it builds, ~10 ms each."""
+    of each command it builds, ~10 ms each. Without ``commands``: the global options alone
+    (`crmctl --version`)."""
     import copy
     import importlib
 
@@ -123,7 +125,7 @@ def build_app(command: Optional[str] = None, subcommand: Optional[str] = None) -
         context_settings={"help_option_names": ["-h", "--help"]},
     )
     built.callback()(root)
-    modules = [COMMAND_MODULES[command]] if command else MODULE_ORDER
+    modules = [COMMAND_MODULES[command]] if command else MODULE_ORDER if commands else []
     for name in modules:
         importlib.import_module(f"crmctl.cli.{name}").register(built)
     if command:
@@ -154,4 +156,5 @@ def main() -> None:
     completing = any(k.startswith("_CRMCTL_COMPLETE") for k in os.environ)
     command = None if completing else command_named(args)
     words = split_globals(args)[1] if command else []  # type: ignore[index]
-    build_app(command, words[1] if len(words) > 1 else None)(prog_name="crmctl")
+    build_app(command, words[1] if len(words) > 1 else None,
+              commands=completing or args != ["--version"])(prog_name="crmctl")

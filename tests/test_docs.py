@@ -63,6 +63,24 @@ def test_help_and_version_run_without_the_heavy_modules() -> None:
         assert done.stderr.strip() == "", option
 
 
+def test_version_builds_no_command() -> None:
+    """`crmctl --version` answers from the global options alone: building every command
+    (importing each module of crmctl/cli) took ~50 ms of it."""
+    import subprocess
+    import sys
+
+    probe = ("import sys, atexit, crmctl.app\n"
+             "atexit.register(lambda: print(sorted(m for m in sys.modules "
+             "if m.startswith('crmctl.cli.')), file=sys.stderr))\n"
+             "sys.argv = ['crmctl', '--version']\ncrmctl.app.main()")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert done.returncode == 0 and done.stdout.startswith("crmctl "), done.stderr
+    assert done.stderr.strip() == "['crmctl.cli.common']", done.stderr
+    from crmctl.app import build_app
+
+    assert not get_command(build_app(commands=False)).commands
+
+
 def test_every_command_is_built_alone_from_the_module_that_registers_it() -> None:
     """`crmctl log ...` builds only `log` (crmctl.app.COMMAND_MODULES); the map must name
     every command of the whole app, and each alone-built app must hold just that command."""
