@@ -41,6 +41,8 @@ def split_globals(args: list[str]) -> Optional[tuple[dict[str, str], list[str]]]
             name, equals, value = arg.partition("=")
             if equals and name in GLOBAL_OPTIONS_WITH_VALUES:
                 options[GLOBAL_OPTIONS_WITH_VALUES[name]] = value
+            elif arg[:2] in GLOBAL_OPTIONS_WITH_VALUES and not arg.startswith("--"):
+                options[GLOBAL_OPTIONS_WITH_VALUES[arg[:2]]] = arg[2:]  # -C/path, as click reads it
             elif arg != "--":
                 return None
             position += 1

@@ -94,6 +94,7 @@ def test_every_command_is_built_alone_from_the_module_that_registers_it() -> Non
         assert alone.commands[name].help == whole.commands[name].help
     assert command_named(["-C", "/tmp/x", "--as", "ann", "log", "acme"]) == "log"
     assert command_named(["--dir=/tmp/x", "task", "add", "x"]) == "task"
+    assert command_named(["-C/tmp/x", "show", "acme"]) == "show"
     assert command_named(["--help"]) is None and command_named(["lgo"]) is None
     assert command_named([]) is None
 
