@@ -85,6 +85,7 @@ class Index:
         # The folders the next refresh asks git about for hand edits: all of them, some
         # (``narrow_worktree_scan``), or none (``defer_worktree_scan``).
         self.scan_folders: tuple[str, ...] = FOLDERS
+        self.reread_records = True  # without a full scan: see defer_worktree_scan
 
     @property
     def scan_worktree(self) -> bool:
@@ -97,6 +98,14 @@ class Index:
         write). Each record it reads is re-read from its file instead, and a name it cannot
         find or tell apart makes resolve scan after all (``scan_now``) and look again."""
         self.scan_folders = ()
+
+    def read_committed(self) -> None:
+        """For history: no scan, and each record as the index last read it (committed, or as
+        last scanned), not read again from its file. A past in commits has no uncommitted
+        edits, and reading a file costs YAML, the schemas and crm.yaml: ~30 ms of a
+        `history RECORD`. A name it cannot find still makes resolve scan (``scan_now``)."""
+        self.scan_folders = ()
+        self.reread_records = False
 
     def narrow_worktree_scan(self, folders: Sequence[str]) -> None:
         """For a read whose every answer comes from files in ``folders`` (the ids of the
@@ -162,7 +171,6 @@ class Index:
         early = early_status.take(self.crm.root, self._pathspec(scope))
         if recover_if_needed(self.crm):
             early = None
-        self.crm.process  # a broken crm.yaml fails here, before anything is indexed
         git = self.crm.git
         head = git.head()
         scan = bool(scope)
@@ -328,6 +336,9 @@ class Index:
                 continue
             kind = kind_of_path(path)
             assert kind is not None
+            # Records are typed by crm.yaml: a broken one fails the refresh here (and rolls
+            # it back), never becomes an error of each record. Read only when a record is.
+            self.crm.process
             try:
                 record = self.crm.parse(path, text)
             except DataError as exc:
@@ -477,7 +488,7 @@ class Index:
         if not isinstance(record_id, str):  # a hand edit put a list or a mapping there
             return None
         self.refresh()
-        if not self.scan_worktree:
+        if not self.scan_worktree and self.reread_records:
             self._reread_record(kind, record_id)
         row = self.db.execute(
             "SELECT data, path FROM records WHERE kind=? AND id=? AND data IS NOT NULL",

@@ -476,3 +476,19 @@ def test_a_read_leaves_gits_untracked_cache_as_a_plain_git_status_wants_it(cli, 
                   for line in trace.read_text().splitlines() if "| read_directo |" in line
                   and ":" in line.rsplit("|", 1)[-1])
     assert counts["node-creation"] == "0", counts
+
+
+def test_a_broken_crm_yaml_stops_a_read_and_marks_no_record_broken(cli, crm_root):
+    """crm.yaml types every record: a broken one fails the read with its own line, and is
+    never taken for a problem of each record file (crm.yaml is read when a record is)."""
+    seed(cli)
+    cli.ok("list", "companies")
+    process = crm_root / "crm.yaml"
+    good = process.read_text()
+    process.write_text(good + "stages: [\n")
+    for command in (("list", "companies"), ("show", "acme-products")):
+        failed = cli.fails(6, *command)
+        assert failed.stderr.startswith("crmctl: error: crm.yaml:"), failed.stderr
+    process.write_text(good)
+    listed = cli.ok("list", "companies")
+    assert listed.stderr == "" and "Acme Products" in listed.stdout

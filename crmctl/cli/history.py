@@ -37,8 +37,8 @@ def history(
     if limit < 0:
         raise UserError(f"--limit {limit} is negative", "give a count, or 0 for all")
     crm = open_crm(ctx)
-    if record:  # a past in commits: uncommitted hand edits have none (Index.defer_worktree_scan)
-        crm.index.defer_worktree_scan()
+    if record:  # a past in commits: uncommitted hand edits have none
+        crm.index.read_committed()
     target = resolve(crm, record) if record else None
     moment = now()
     start = start_of_day(parse_date(since, moment, prefer="past"), moment) if since else None
