@@ -52,9 +52,15 @@ def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
 def dirty_in(status: bytes, folders: tuple[str, ...] | list[str]) -> list[str]:
     """The paths under ``folders`` in the output of ``status_command``, an untracked
     folder as "folder/"."""
+    return paths_under([entry[3:] for entry in status.split(b"\0") if len(entry) > 3],
+                       folders)
+
+
+def paths_under(paths: list[bytes], folders: tuple[str, ...] | list[str]) -> list[str]:
+    """The ``paths`` (as git prints them, -z) under ``folders``, as text."""
     prefixes = tuple(f"{folder.rstrip('/')}/" for folder in folders)
     # A file named in another encoding may sit anywhere in the repository (notes/café
     # from a Latin-1 machine): it is no record, but must not stop the scan.
-    return [entry[3:] for entry in status.decode("utf-8", "surrogateescape").split("\0")
-            if len(entry) > 3 and entry[3:].startswith(prefixes)
-            and not any("\udc80" <= ch <= "\udcff" for ch in entry)]
+    texts = (path.decode("utf-8", "surrogateescape") for path in paths)
+    return [text for text in texts if text.startswith(prefixes)
+            and not any("\udc80" <= ch <= "\udcff" for ch in text)]

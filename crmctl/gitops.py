@@ -20,7 +20,7 @@ from typing import Iterable, Iterator, Mapping, Sequence
 
 from crmctl.errors import EXIT_DATA, Conflict, CrmError, UserError
 from crmctl.faults import crash_point
-from crmctl.gitenv import clean_env, dirty_in, status_command
+from crmctl.gitenv import clean_env, dirty_in, paths_under, status_command
 
 ZERO_OID = "0" * 40
 
@@ -133,7 +133,7 @@ class Git:
         listed = self.run("--literal-pathspecs", "ls-files", "-z", "--others",
                           "--exclude-standard", "--", *untracked)
         return [p for p in paths if not p.endswith("/")] + \
-            dirty_in(b"\0".join(b"?? " + path for path in listed.split(b"\0") if path), folders)
+            paths_under([path for path in listed.split(b"\0") if path], folders)
 
     def tune_for_many_files(self) -> None:
         """Local settings that keep status, commits and history fast on a repo of many

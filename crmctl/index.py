@@ -315,13 +315,13 @@ class Index:
         return digest.hexdigest()
 
     def _store_many(self, items: Iterable[tuple[str, bytes | None]], empty: bool = False) -> None:
-        """Index these files' texts (None: the file is gone); ``empty``: nothing to replace,
-        so rows go in a few thousand at a time (a statement per row was a quarter of a
-        first build)."""
+        """Index these files' texts (None: the file is gone); ``empty``: nothing to replace.
+        Record rows go in a few thousand at a time (a statement per row was a quarter of a
+        first build); each path comes once, so its deletes never meet its own pending rows."""
         db = self.db
-        rows: _Rows | None = _Rows() if empty else None
+        rows = _Rows()
         for path, text in items:
-            if rows is not None and len(rows.records) >= 5000:
+            if len(rows.records) >= 5000:
                 rows.insert_into(db)
             if is_log_path(path):
                 self._store_log(path, text, empty)
@@ -346,8 +346,7 @@ class Index:
                            (path, kind, id_of_path(path), str(exc)))
                 continue
             self._insert(record, rows)
-        if rows is not None:
-            rows.insert_into(db)
+        rows.insert_into(db)
 
     def _store_log(self, path: str, text: bytes | None, empty: bool) -> None:
         """Index every entry of one activity log (a broken line is left to crmctl check)."""
@@ -447,10 +446,8 @@ class Index:
                        (_text(entry.get("company")), _text(entry.get("person")),
                         _text(entry.get("deal")), json.dumps(entry, ensure_ascii=False), rowid))
 
-    def _insert(self, record: Record, rows: "_Rows | None" = None) -> None:
-        """Index one record: now, or with ``rows`` when they are next inserted."""
-        now = rows is None
-        rows = rows or _Rows()
+    def _insert(self, record: Record, rows: "_Rows") -> None:
+        """Add one record's rows to ``rows`` (inserted by ``_store_many``)."""
         data = record.data
         if not isinstance(data.get("id"), str) or not data.get("id"):
             # A hand edit dropped the id: list it under its file name; check reports it.
@@ -477,8 +474,6 @@ class Index:
             if isinstance(merged, str):
                 contacts.append(("merged", merged))
         rows.contacts.extend((record.path, record.kind, record.id, t, v) for t, v in contacts)
-        if now:
-            rows.insert_into(self.db)
 
     # --- reading ----------------------------------------------------------------------------
     def _record(self, kind: str, data_json: str, path: str) -> Record:
