@@ -20,13 +20,13 @@ from crmctl import early_status
 from crmctl.errors import Conflict, DataError
 from crmctl.gitops import GitError
 from crmctl.journal import crm_lock, git_at_work, recover_if_needed
-from crmctl.model import Record, exact_json
+from crmctl.model import KINDS, Record, exact_json
 from crmctl.names import fold, normalize_company, normalize_person
 from crmctl.activities import LOG_FOLDER, is_log_path, parse_log
 from crmctl.tasks import TASK_FOLDER, fold as fold_tasks, is_task_path
 from crmctl.store import RECORD_FOLDERS, Crm, id_of_path, kind_of_path
 
-SCHEMA_VERSION = "14"
+SCHEMA_VERSION = "15"
 FOLDERS = (*RECORD_FOLDERS, LOG_FOLDER, TASK_FOLDER)  # what the index reads
 _TABLES = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
@@ -86,6 +86,7 @@ class Index:
         # (``narrow_worktree_scan``), or none (``defer_worktree_scan``).
         self.scan_folders: tuple[str, ...] = FOLDERS
         self.reread_records = True  # without a full scan: see defer_worktree_scan
+        self._loaded: set[str] = set()  # the folders read in full (refresh)
 
     @property
     def scan_worktree(self) -> bool:
@@ -161,10 +162,19 @@ class Index:
         return row[0] if row else None
 
     # --- keeping it true -----------------------------------------------------------------------
-    def refresh(self) -> None:
-        """Bring the index up to the files' truth: HEAD plus any uncommitted edits."""
-        if self._fresh:
-            return
+    def refresh(self, folders: Iterable[str] = FOLDERS) -> None:
+        """Bring the index up to the files' truth (HEAD plus any uncommitted edits) for the
+        ``folders`` a query reads. Each folder is read in full the first time a query needs
+        it: a first pipeline report in a fresh clone reads deals/, not 200,000 other records
+        and 1,000,000 log lines as well."""
+        if not self._fresh:
+            self._update()
+        missing = [folder for folder in folders if folder not in self._loaded]
+        if missing:
+            self._load(missing)
+
+    def _update(self) -> None:
+        """Bring the folders already read up to HEAD and the work tree."""
         # The launcher's status (waited for here, so that its mark is gone before recovery
         # looks); files a recovery puts back are newer than what it saw.
         scope = self.scan_folders
@@ -187,50 +197,33 @@ class Index:
                 scanned = self._dirty_paths(None, scope)
             dirty = scanned[0] if scanned else []
             indexed = self._meta("head") or None  # "" was stored for an unborn branch
-            if (self._meta("version") != SCHEMA_VERSION or (indexed and head is None)
+            if (self._meta("version") != SCHEMA_VERSION or head is None
                     or self._meta("process") != self.crm.process_digest):
                 # Records are typed by crm.yaml: when it changes, read every file again.
+                # Without a commit, every folder is read from disk each time.
                 indexed = None
                 self._clear()
-            changed = None
-            if head and indexed and indexed != head:
+            loaded = set(filter(None, (self._meta("loaded") or "").split(",")))
+            if head and indexed and indexed != head and loaded:
                 try:
-                    changed = git.changed_between(indexed, head, FOLDERS)
+                    changed = git.changed_between(indexed, head, sorted(loaded))
                 except GitError:  # the indexed commit was rewritten away and pruned
-                    indexed = None
                     self._clear()
-            if head is None:
-                self._rebuild_from_disk()
-            elif indexed is None:
-                blobs = [(oid, path) for oid, path in git.tree_blobs(head, FOLDERS)
-                         if _indexed(path)]
-                texts = git.read_blobs(oid for oid, _ in blobs)
-                # Into empty tables, then sorted into their indexes once: faster than
-                # keeping a dozen indexes ordered through 1,000,000 inserts.
-                for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type='index'"
-                                          " AND sql IS NOT NULL").fetchall():
-                    db.execute(f"DROP INDEX {name}")
-                self._store_many(_with_progress(
-                    ((path, text) for (_, path), text in zip(blobs, texts)), len(blobs)),
-                    empty=True)
-                for statement in _INDEXES:
-                    db.execute(statement)
-            elif changed is not None:
-                self._reload(changed)
+                    loaded = set()
+                else:
+                    self._reload(changed, loaded)
             previously = [row[0] for row in db.execute("SELECT path FROM worktree")]
-            read = self._reload(set(dirty) | set(previously))
+            read = self._reload(set(dirty) | set(previously), loaded)
             if scan:  # without a scan, the paths known to differ from HEAD are all there is
                 db.executemany("DELETE FROM worktree WHERE substr(path, 1, ?) = ?",
                                [(len(folder) + 1, f"{folder}/") for folder in scope])
                 db.executemany("INSERT INTO worktree(path, digest) VALUES (?, ?)",
                                [(p, read.get(p)) for p in set(dirty)])
-            if self._logs_touched:
-                self._apply_amendments()
-            if self._tasks_touched:
-                self._fold_tasks()
+            self._fold_touched()
             db.executemany("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)",
                            [("head", head or ""), ("version", SCHEMA_VERSION),
-                            ("process", self.crm.process_digest)] +
+                            ("process", self.crm.process_digest),
+                            ("loaded", ",".join(sorted(loaded)))] +
                            [(f"scanned:{folder}", str(scanned[1]))
                             for folder in (scope if scanned else ())])
             db.execute("COMMIT")
@@ -238,7 +231,58 @@ class Index:
             if db.in_transaction:  # sqlite may have rolled back already (a full disk)
                 db.execute("ROLLBACK")
             raise
+        self._loaded = loaded
         self._fresh = True
+
+    def _load(self, folders: Sequence[str]) -> None:
+        """Read these folders in full, as the commit the index reflects holds them, then
+        their files that differ from it."""
+        db = self.db
+        self._logs_touched = self._tasks_touched = False
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            # Another crmctl may have moved the index on since _update: go by what it holds.
+            loaded = set(filter(None, (self._meta("loaded") or "").split(",")))
+            missing = sorted(set(folders) - loaded)
+            head = self._meta("head")
+            if missing and head:
+                blobs = [(oid, path) for oid, path in self.crm.git.tree_blobs(head, missing)
+                         if _indexed(path)]
+                texts = self.crm.git.read_blobs(oid for oid, _ in blobs)
+                # Into empty tables, then sorted into their indexes once: faster than
+                # keeping a dozen indexes ordered through 1,000,000 inserts.
+                first = not loaded
+                if first:
+                    for (name,) in db.execute("SELECT name FROM sqlite_master WHERE "
+                                              "type='index' AND sql IS NOT NULL").fetchall():
+                        db.execute(f"DROP INDEX {name}")
+                self._store_many(_with_progress(
+                    ((path, text) for (_, path), text in zip(blobs, texts)), len(blobs)),
+                    empty=True)
+                if first:
+                    for statement in _INDEXES:
+                        db.execute(statement)
+                loaded.update(missing)
+                worktree = [row[0] for row in db.execute("SELECT path FROM worktree")]
+                self._reload([p for p in worktree if _folder(p) in missing], loaded)
+            elif missing:  # no commit yet: the files are all there is
+                loaded.update(missing)
+                self._reload(self._files_on_disk(missing), loaded)
+            self._fold_touched()
+            db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('loaded', ?)",
+                       (",".join(sorted(loaded)),))
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+        self._loaded = loaded
+
+    def _fold_touched(self) -> None:
+        if self._logs_touched:
+            self._apply_amendments()
+        if self._tasks_touched:
+            self._fold_tasks()
 
     def _dirty_paths(self, early: tuple[bytes, int] | None,
                      scope: tuple[str, ...]) -> tuple[list[str], int]:
@@ -272,18 +316,20 @@ class Index:
                       "amendments", "task_events", "tasks", "broken_lines"):
             self.db.execute(f"DELETE FROM {table}")
 
-    def _rebuild_from_disk(self) -> None:
+    def _files_on_disk(self, folders: Iterable[str]) -> list[str]:
         paths = []
-        for folder in FOLDERS:
+        for folder in folders:
             base = self.crm.root / folder
             if base.is_dir():
                 paths += [p.relative_to(self.crm.root).as_posix() for p in base.glob("*/*")]
-        self._reload(paths)
+        return paths
 
-    def _reload(self, paths: Iterable[str]) -> dict[str, str]:
+    def _reload(self, paths: Iterable[str], loaded: Iterable[str]) -> dict[str, str]:
         """Re-read ``paths`` from the work tree (a missing file drops its row); returns a
-        digest of the bytes indexed for each path read."""
+        digest of the bytes read of each. A path in a folder not ``loaded`` (not read yet)
+        is only digested: its folder is read in full, with it, when a query needs it."""
         read: dict[str, str] = {}
+        loaded = set(loaded)
 
         def texts() -> Iterator[tuple[str, bytes | None]]:
             for path in paths:
@@ -293,10 +339,11 @@ class Index:
                     data = (self.crm.root / path).read_bytes()
                 except (FileNotFoundError, IsADirectoryError):
                     read[path] = "absent"
-                    yield path, None
-                    continue
-                read[path] = hashlib.sha256(data).hexdigest()
-                yield path, data
+                    data = None
+                else:
+                    read[path] = hashlib.sha256(data).hexdigest()
+                if _folder(path) in loaded:
+                    yield path, data
         self._store_many(texts())
         return read
 
@@ -305,7 +352,7 @@ class Index:
         the exact bytes it read of every file that differs from the commit. Two equal
         digests mean equal answers to every query (the report cache is keyed by it)."""
         self.scan_now()
-        self.refresh()
+        self.refresh(())
         if not self._meta("head"):
             return None  # no commit yet: every file is read from disk, nothing to key by
         digest = hashlib.sha256(f"{SCHEMA_VERSION}\0{self._meta('head')}\0"
@@ -510,7 +557,7 @@ class Index:
         self.refresh()
         self.db.execute("BEGIN IMMEDIATE")
         try:
-            self._reload(paths)
+            self._reload(paths, self._loaded)
             self.db.executemany("INSERT OR IGNORE INTO worktree(path) VALUES (?)",
                                 [(path,) for path in paths])
             self.db.execute("COMMIT")
@@ -553,7 +600,7 @@ class Index:
                owner: str | None = None, tag: str | None = None,
                company: str | None = None) -> list[Record]:
         """Records of a kind, filtered, ordered by name."""
-        self.refresh()
+        self.refresh((KINDS[kind].plural,))
         where, args = ["kind=?", "data IS NOT NULL"], [kind]
         for column, value in (("status", status), ("stage", stage), ("owner", owner),
                               ("company", company)):
@@ -686,7 +733,7 @@ class Index:
                 until_utc: str | None = None) -> list[dict[str, Any]]:
         """Every activity and move (between two UTC times, when given), amendments folded
         in, oldest first (for reports)."""
-        self.refresh()
+        self.refresh((LOG_FOLDER,))
         seen, entries = set(), []
         where, args = [], []
         if since_utc:
@@ -706,7 +753,7 @@ class Index:
     def tasks(self, status: str | None = "open", context: bool = True) -> list[dict[str, Any]]:
         """Task states, each with ``about`` (the name of what it is for) and ``from_note``
         (the first line of the note of the activity it came from), unless not ``context``."""
-        self.refresh()
+        self.refresh() if context else self.refresh((TASK_FOLDER,))
         if not context:
             return [json.loads(data) for (data,) in self.db.execute(
                 "SELECT data FROM tasks" + (" WHERE status=?" if status else ""),
@@ -754,16 +801,16 @@ class Index:
         return self.db.execute(f"SELECT COUNT(DISTINCT id) FROM activities WHERE {column}=?",
                                (value,)).fetchone()[0]
 
-    def broken(self) -> list[tuple[str, str]]:
-        """(path, error) of record files the index could not read, and of log lines that
-        are no entry (each left out of every read)."""
-        self.refresh()
+    def broken(self, folders: Sequence[str] = FOLDERS) -> list[tuple[str, str]]:
+        """(path, error) of record files in ``folders`` the index could not read, and of
+        log lines that are no entry (each left out of every read)."""
+        self.refresh(folders)
         found = self.db.execute(
             "SELECT path, error FROM records WHERE error IS NOT NULL UNION ALL "
             "SELECT path, error FROM broken_lines ORDER BY 1, 2").fetchall()
         if self.scan_folders and not self.scan_worktree:  # a narrowed scan knows its folders
-            found = [row for row in found if row[0].split("/", 1)[0] in self.scan_folders]
-        return found
+            folders = [f for f in folders if f in self.scan_folders]
+        return [row for row in found if _folder(row[0]) in folders]
 
 
 class _Rows:
@@ -815,6 +862,10 @@ def _with_progress(items: Iterator[Any], total: int) -> Iterator[Any]:
             terminal.flush()
         yield item
     terminal.write("\n")
+
+
+def _folder(path: str) -> str:
+    return path.split("/", 1)[0]
 
 
 def _indexed(path: str) -> bool:

@@ -101,7 +101,7 @@ def _cached(crm: "Crm", name: str, options: Options) -> tuple["Report", "ReportC
 def _built(crm: "Crm", name: str, options: Options, snapshot: "Snapshot") -> "Report":
     module = importlib.import_module(f"crmctl.reports.{name}")
     report = module.build(crm, snapshot, options)
-    report.broken = list(dict.fromkeys(snapshot.broken))  # a deal asked for twice: once
+    report.broken = list(dict.fromkeys(snapshot.left_out()))  # a deal asked twice: once
     return report
 
 

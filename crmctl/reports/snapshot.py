@@ -15,7 +15,8 @@ from crmctl.activities import LOG_FOLDER, is_log_path, parse_log
 from crmctl.dates import _localize
 from crmctl.errors import DataError, UserError
 from crmctl.gitops import GitError, Identity
-from crmctl.model import Record
+from crmctl.index import FOLDERS
+from crmctl.model import KINDS, Record
 from crmctl.store import RECORD_FOLDERS, Crm, kind_of_path
 from crmctl.tasks import TASK_FOLDER, fold as fold_tasks, is_task_path
 
@@ -36,13 +37,25 @@ def _deal_problem(deal: Record, crm: Crm) -> str | None:
 
 
 class Snapshot:
-    """Records, log entries (amendments folded in, oldest first) and task states."""
+    """Records, log entries (amendments folded in, oldest first) and task states.
+
+    The index reads only the folders a report asks for: a first pipeline report in a fresh
+    clone reads deals/ alone. What could not be read in them is what the report left out."""
 
     def __init__(self, crm: Crm):
         self.crm = crm
-        self.broken: list[tuple[str, str]] = crm.index.broken()
+        self.broken: list[tuple[str, str]] = []  # deals a report cannot use (_sane)
+        self.folders: list[str] = []  # of the index, read by this report
+
+    def left_out(self) -> list[tuple[str, str]]:
+        """(path, problem) of each file or line the report had to leave out."""
+        return self.crm.index.broken(self.folders) + self.broken
+
+    def _reading(self, *folders: str) -> None:
+        self.folders += [folder for folder in folders if folder not in self.folders]
 
     def records(self, kind: str) -> list[Record]:
+        self._reading(KINDS[kind].plural)
         return self._sane(kind, self.crm.index.select(kind))
 
     def _sane(self, kind: str, records: list[Record]) -> list[Record]:
@@ -63,6 +76,7 @@ class Snapshot:
         """Log entries, oldest first; with ``first``/``last`` only those near those days (a
         day's margin either side for time zones: callers still filter by each entry's own
         day). A report of one month reads one month, not years."""
+        self._reading(LOG_FOLDER)
         if first is None and last is None:
             return self.crm.index.entries()
         since = f"{first - timedelta(days=1)}T00:00:00" if first else None
@@ -70,6 +84,9 @@ class Snapshot:
         return self.crm.index.entries(since, until)
 
     def tasks(self) -> list[dict[str, Any]]:
+        # Each task's context (what it is for, the note it came from) is read from every
+        # record folder and the logs: what is broken there may be missing from it.
+        self._reading(*FOLDERS)
         return self.crm.index.tasks(status=None)
 
 
@@ -112,6 +129,9 @@ class PastSnapshot(Snapshot):
         self._entries = _folded(entries, amendments)
         events.sort(key=lambda e: str(e.get("at")))
         self._tasks = list(fold_tasks(events).values())
+
+    def left_out(self) -> list[tuple[str, str]]:
+        return self.broken
 
     def records(self, kind: str) -> list[Record]:
         return self._sane(kind, sorted(self._records.get(kind, []), key=lambda r: r.name.lower()))

@@ -3,8 +3,8 @@ log or task file, crmctl says where the problem is and never makes it worse.
 
 Each corpus entry is planted into a copy of one small CRM, either committed by hand with git
 (a teammate's push from a clone without the pre-commit hook) or left uncommitted (a hand edit
-in progress). Then the read commands run (`show`, `list`, `report pipeline`, `check`,
-`history`), a write to another record, and the writes that touch the broken record. Every
+in progress). Then the read commands run (`show`, `list`, a report that reads the
+broken record's kind, `check`, `history`), a write to another record, and the writes that touch the broken record. Every
 command runs as a subprocess with a memory limit and a timeout, so a crash (a signal), a hang
 or a memory blow-up is caught as such.
 
@@ -511,8 +511,12 @@ def test_a_malformed_file_is_named_with_its_line_and_never_made_worse(entry: Ent
     # them together keeps the corpus quick and is what a team does anyway.
     # `show --format json` is the show of entries whose exact strings are checked.
     show_args = ("show", record_id) + (("--format", "json") if entry.strings else ())
+    # A report reads only the folders it needs, and names what it left out of itself: the
+    # report run is one that reads the broken record's kind (tasks: every kind, for context).
+    report_args = {"company": ("report", "funnel"),
+                   "person": ("report", "tasks")}.get(entry.target, ("report", "pipeline"))
     commands = {"show": show_args, "list": ("list", plural),
-                "report": ("report", "pipeline"), "check": ("check",),
+                "report": report_args, "check": ("check",),
                 "other": ("log", "globex", "-t", "note", "-n", "Sent the brochure")}
     if mode == COMMITTED:  # history reads git only: a file never committed cannot reach it
         commands["history"] = ("history",)
