@@ -37,6 +37,8 @@ _LATIN = re.compile("[a-z]")
 
 def fold(text: str) -> str:
     """Case- and accent-insensitive form: 'Société Générale' -> 'societe generale'."""
+    if text.isascii():  # most names: nothing to decompose, and casefold() is lower() there
+        return text.lower()
     # Decompose before and after case-folding: compatibility forms such as "™" only become
     # letters ("TM") when decomposed, and must then be folded too.
     decomposed = unicodedata.normalize(

@@ -14,7 +14,7 @@ from crmctl.model import KIND_BY_FOLDER, KINDS, Process, Record
 
 if TYPE_CHECKING:
     from crmctl.index import Index
-    from crmctl.schemas import Validator
+    from crmctl.schemas import Coercer, Validator
 
 RECORD_FOLDERS = tuple(kind.plural for kind in KINDS.values())
 
@@ -135,6 +135,16 @@ class Crm:
             cache[kind] = Validator(self.record_schema(kind))
         return cache[kind]
 
+    def coercer(self, kind: str) -> "Coercer":
+        """The kind's schema compiled for typing records, once per command (an index build
+        types every record of the kind with it)."""
+        from crmctl.schemas import Coercer
+
+        cache = self.__dict__.setdefault("_coercers", {})
+        if kind not in cache:
+            cache[kind] = Coercer(self.record_schema(kind))
+        return cache[kind]
+
     def forget_reads(self) -> None:
         """After a write: the next read must bring the index up to date again."""
         if "index" in self.__dict__:
@@ -147,11 +157,10 @@ class Crm:
             raise DataError("not a record file (records live in companies/, people/, deals/"
                             " as <shard>/<id>.yaml)", path)
         from crmctl import yamlio
-        from crmctl.schemas import coerce
 
         _no_conflict_markers(text, path)
         document = yamlio.load(text, path)
-        typed = coerce(document, self.record_schema(kind))
+        typed = self.coercer(kind)(document)
         if not isinstance(typed.get("name"), str) or not typed["name"].strip():
             raise DataError("the record has no name", path, document.line_of("name"),
                             hint="give it a name: line")
