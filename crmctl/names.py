@@ -21,6 +21,9 @@ _DOTTED = [(re.compile(r"\bs\.?\s?a\.?\s?r\.?\s?l\b\.?"), " sarl "),
            (re.compile(r"\bb\.\s?v\b\.?"), " bv "), (re.compile(r"\bn\.\s?v\b\.?"), " nv "),
            (re.compile(r"\bs\.\s?a\b\.?"), " sa "), (re.compile(r"\bs\.\s?p\.\s?a\b\.?"), " spa "),
            (re.compile(r"\bl\.\s?l\.\s?c\b\.?"), " llc "), (re.compile(r"\bp\.\s?l\.\s?c\b\.?"), " plc ")]
+# One search for any of them first: most names have none, and eight substitutions per name
+# were a tenth of a first index build.
+_ANY_DOTTED = re.compile("|".join(pattern.pattern for pattern, _ in _DOTTED))
 _NON_WORD = re.compile(r"[^\w]+", re.UNICODE)
 _SLUG_JUNK = re.compile(r"[^a-z0-9]+")
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]*$")
@@ -52,8 +55,9 @@ def fold(text: str) -> str:
 def tokens(name: str) -> list[str]:
     """Words of a name once case, accents, punctuation and '&' are set aside."""
     text = fold(name).replace("&", " and ").replace("+", " and ")
-    for pattern, replacement in _DOTTED:
-        text = pattern.sub(replacement, text)
+    if _ANY_DOTTED.search(text):  # none of them matching, none can change the text
+        for pattern, replacement in _DOTTED:
+            text = pattern.sub(replacement, text)
     text = text.replace("'", "").replace("\u2019", "")
     return [t for t in _NON_WORD.sub(" ", text).split() if t != "_"]
 
