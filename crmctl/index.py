@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
 import re
 import sqlite3
 import time
@@ -86,7 +87,9 @@ class Index:
         # (``narrow_worktree_scan``), or none (``defer_worktree_scan``).
         self.scan_folders: tuple[str, ...] = FOLDERS
         self.reread_records = True  # without a full scan: see defer_worktree_scan
-        self._loaded: set[str] = set()  # the folders read in full (refresh)
+        # The folders read in full (refresh): top folders, or months of the logs
+        # ("activities/2025-11", see ``log_months``).
+        self._loaded: set[str] = set()
 
     @property
     def scan_worktree(self) -> bool:
@@ -169,7 +172,7 @@ class Index:
         and 1,000,000 log lines as well."""
         if not self._fresh:
             self._update()
-        missing = [folder for folder in folders if folder not in self._loaded]
+        missing = [folder for folder in folders if not _covers(self._loaded, folder)]
         if missing:
             self._load(missing)
 
@@ -243,11 +246,15 @@ class Index:
         try:
             # Another crmctl may have moved the index on since _update: go by what it holds.
             loaded = set(filter(None, (self._meta("loaded") or "").split(",")))
-            missing = sorted(set(folders) - loaded)
+            missing = sorted(f for f in set(folders) if not _covers(loaded, f))
+            before = set(loaded)  # whole logs after some of their months: those stay as read
+
+            def new(path: str) -> bool:
+                return _covers(missing, path) and not _covers(before, path)
             head = self._meta("head")
             if missing and head:
                 blobs = [(oid, path) for oid, path in self.crm.git.tree_blobs(head, missing)
-                         if _indexed(path)]
+                         if _indexed(path) and not _covers(before, path)]
                 texts = self.crm.git.read_blobs(oid for oid, _ in blobs)
                 # Into empty tables, then sorted into their indexes once: faster than
                 # keeping a dozen indexes ordered through 1,000,000 inserts.
@@ -264,10 +271,12 @@ class Index:
                         db.execute(statement)
                 loaded.update(missing)
                 worktree = [row[0] for row in db.execute("SELECT path FROM worktree")]
-                self._reload([p for p in worktree if _folder(p) in missing], loaded)
+                self._reload([p for p in worktree if new(p)], loaded)
             elif missing:  # no commit yet: the files are all there is
                 loaded.update(missing)
-                self._reload(self._files_on_disk(missing), loaded)
+                self._reload([p for p in self._files_on_disk(missing) if new(p)], loaded)
+            if LOG_FOLDER in loaded:
+                loaded = {f for f in loaded if _folder(f) != LOG_FOLDER or f == LOG_FOLDER}
             self._fold_touched()
             db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('loaded', ?)",
                        (",".join(sorted(loaded)),))
@@ -320,8 +329,9 @@ class Index:
         paths = []
         for folder in folders:
             base = self.crm.root / folder
-            if base.is_dir():
-                paths += [p.relative_to(self.crm.root).as_posix() for p in base.glob("*/*")]
+            if base.is_dir():  # a top folder's files are in shards or months; a month's, in it
+                paths += [p.relative_to(self.crm.root).as_posix()
+                          for p in base.glob("*" if "/" in folder else "*/*")]
         return paths
 
     def _reload(self, paths: Iterable[str], loaded: Iterable[str]) -> dict[str, str]:
@@ -342,7 +352,7 @@ class Index:
                     data = None
                 else:
                     read[path] = hashlib.sha256(data).hexdigest()
-                if _folder(path) in loaded:
+                if _covers(loaded, path):
                     yield path, data
         self._store_many(texts())
         return read
@@ -729,11 +739,28 @@ class Index:
             entries.append(entry)
         return entries
 
-    def entries(self, since_utc: str | None = None,
-                until_utc: str | None = None) -> list[dict[str, Any]]:
-        """Every activity and move (between two UTC times, when given), amendments folded
-        in, oldest first (for reports)."""
-        self.refresh((LOG_FOLDER,))
+    def log_months(self, first: str | None = None) -> tuple[str, ...]:
+        """The folders of the logs that hold every entry of day ``first`` (YYYY-MM-DD, as
+        the entry's own time reads) or later, and every amendment of those: the months from
+        that one to the newest. An entry is filed in the month of its own time, and an
+        amendment in the month it was made, never before what it amends. All of the logs
+        without ``first``."""
+        if first is None:
+            return (LOG_FOLDER,)
+        try:
+            months = os.listdir(self.crm.root / LOG_FOLDER)
+        except (FileNotFoundError, NotADirectoryError):
+            months = []
+        # A folder that is no month (made by hand) is read whatever the period.
+        return tuple(sorted(f"{LOG_FOLDER}/{month}" for month in months
+                            if not _MONTH.fullmatch(month) or month >= first[:7]))
+
+    def entries(self, since_utc: str | None = None, until_utc: str | None = None,
+                folders: Sequence[str] = (LOG_FOLDER,)) -> list[dict[str, Any]]:
+        """Every activity and move in the logs of ``folders`` (between two UTC times, when
+        given), amendments folded in, oldest first (for reports). A report of last month
+        reads the months it needs (``log_months``), not years."""
+        self.refresh(folders)
         seen, entries = set(), []
         where, args = [], []
         if since_utc:
@@ -809,8 +836,8 @@ class Index:
             "SELECT path, error FROM records WHERE error IS NOT NULL UNION ALL "
             "SELECT path, error FROM broken_lines ORDER BY 1, 2").fetchall()
         if self.scan_folders and not self.scan_worktree:  # a narrowed scan knows its folders
-            folders = [f for f in folders if f in self.scan_folders]
-        return [row for row in found if _folder(row[0]) in folders]
+            folders = [f for f in folders if _covers(self.scan_folders, f)]
+        return [row for row in found if _covers(folders, row[0])]
 
 
 class _Rows:
@@ -866,6 +893,19 @@ def _with_progress(items: Iterator[Any], total: int) -> Iterator[Any]:
 
 def _folder(path: str) -> str:
     return path.split("/", 1)[0]
+
+
+def _covers(folders: Iterable[str], path: str) -> bool:
+    """Whether ``path`` (a file or a folder) lies in one of ``folders``: top folders, or
+    months of the logs ("activities/2025-11")."""
+    folders = folders if isinstance(folders, (set, frozenset)) else set(folders)
+    top = _folder(path)
+    if top in folders:
+        return True
+    return top == LOG_FOLDER and "/".join(path.split("/", 2)[:2]) in folders
+
+
+_MONTH = re.compile(r"\d{4}-\d\d")
 
 
 def _indexed(path: str) -> bool:

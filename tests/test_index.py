@@ -8,6 +8,7 @@ deleted cache — the very next command shows what the files say, with no rebuil
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -346,6 +347,35 @@ def test_a_report_names_as_left_out_only_the_broken_files_it_reads(cli, crm_root
     assert f"Incomplete: 1 file could not be read and is left out (run crmctl check): " \
         f"{GLOBEX}" in activity.stdout
     assert activity.stderr.startswith(f"crmctl: warning: {GLOBEX}:")
+
+
+def test_a_report_of_one_month_reads_the_logs_from_that_month_on(cli, crm_root):
+    """A cold activity report of March reads the logs of March and later (at 1,000,000
+    lines, weeks instead of years): a broken line of January is none of its business, and
+    a merge made in May still moves March's call to the company kept (the merge's
+    amendment is filed in May). The January report then reads January."""
+    jan, mar, may = ({"CRMCTL_NOW": f"2026-{m}-11T09:00:00+00:00"} for m in ("01", "03", "05"))
+    cli.ok("add", "company", "Initech", "--source", "webinar", env=jan)
+    cli.ok("add", "company", "Globex", "--source", "referral", env=jan)
+    cli.ok("log", "Initech", "--type", "note", "--note", "January", env=jan)
+    cli.ok("log", "Globex", "--type", "phone-call", "--note", "March", env=mar)
+    cli.ok("merge", "initech", "globex", env=may)
+    assert sorted(p.name for p in (crm_root / "activities").iterdir()) == \
+        ["2026-01", "2026-03", "2026-05"]
+    [january] = (crm_root / "activities" / "2026-01").iterdir()
+    with january.open("a") as log:
+        log.write("{not json\n")
+    shutil.rmtree(crm_root / ".crmctl")
+
+    march = cli.ok("report", "activity", "--since", "2026-03-01", "--until", "2026-03-31",
+                   "--format", "json", env=may)
+    assert "activities/2026-01" not in march.stderr
+    sources = {row["source"]: row["total"] for row in json.loads(march.stdout)["sources"]}
+    assert sources == {"webinar": 1}, "the call counts for Initech, which Globex became"
+    january_report = cli.ok("report", "activity", "--since", "2026-01-01", "--until",
+                            "2026-01-31", "--format", "json", env=may)
+    assert f"activities/2026-01/{january.name}:2" in january_report.stderr
+    assert json.loads(january_report.stdout)["summary"]["notes"] == 1
 
 
 # --- (d) writes that name their records skip the scan for hand edits, safely ----------------

@@ -100,9 +100,10 @@ def say(message: str) -> None:
     typer.echo(message, err=True)
 
 
-def warn_broken(crm) -> None:  # type: ignore[no-untyped-def]
-    """One line on stderr when files or log lines could not be read (so are left out)."""
-    broken = crm.index.broken()
+def warn_broken(crm, folders: tuple[str, ...] | None = None) -> None:  # type: ignore[no-untyped-def]
+    """One line on stderr when files or log lines could not be read (so are left out): in
+    ``folders``, the ones the command read, or in all of them."""
+    broken = crm.index.broken(folders) if folders else crm.index.broken()
     if broken:
         more = f" and {len(broken) - 1} more" if len(broken) > 1 else ""
         say(f"crmctl: warning: left out as unreadable: {broken[0][1]}{more} (run crmctl check)")

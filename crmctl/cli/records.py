@@ -196,7 +196,7 @@ def list_(
     crm = open_crm(ctx)
     records = list_records(crm, kind.name, status=status, stage=stage, owner=owner, tag=tag,
                            company=company, open_only=open_)
-    warn_broken(crm)
+    warn_broken(crm, (kind.plural,))  # a list reads its kind's folder alone
     if quiet:
         write_ids(r.id for r in records)
         return
