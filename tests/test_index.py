@@ -347,6 +347,8 @@ def test_a_report_names_as_left_out_only_the_broken_files_it_reads(cli, crm_root
     assert f"Incomplete: 1 file could not be read and is left out (run crmctl check): " \
         f"{GLOBEX}" in activity.stdout
     assert activity.stderr.startswith(f"crmctl: warning: {GLOBEX}:")
+    assert cli.ok("list", "deals").stderr == "", "a list of deals reads no company file"
+    assert GLOBEX in cli.ok("list", "companies").stderr
 
 
 def test_a_report_of_one_month_reads_the_logs_from_that_month_on(cli, crm_root):
