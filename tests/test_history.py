@@ -349,7 +349,7 @@ def test_a_records_history_reads_no_record_file_on_a_clean_tree(crm) -> None:
     file (YAML, the schemas and crm.yaml are not even imported: ~30 ms of the command)."""
     import sys
 
-    crm.ok("list", "companies")  # the index is built
+    crm.ok("show", "acme-products")  # the index is built (a timeline reads every folder)
     probe = ("import sys, atexit\n"
              "atexit.register(lambda: print(sorted(m for m in ('yaml', 'crmctl.schemas', "
              "'crmctl.process') if m in sys.modules), file=sys.stderr))\n"
