@@ -83,6 +83,8 @@ def normalize_company(name: str) -> str:
 def _joined_letters(words: list[str]) -> list[str]:
     """Runs of single letters are one word: 'n v philips' -> 'nv philips', 'u s steel' ->
     'us steel' (initials typed with spaces, or with dots that became spaces)."""
+    if not any(len(word) == 1 for word in words):  # most names: nothing to join
+        return words
     joined: list[str] = []
     run = ""
     for word in words + [""]:
