@@ -25,7 +25,7 @@ from typing import NamedTuple
 
 from crmctl.commandline import split_globals
 from crmctl.gitenv import GIT_AT_WORK, JOURNAL, LOCK, clean_env, status_command
-from crmctl.location import ADD_READS, TASK_FOLDER, crm_folder
+from crmctl.location import TASK_FOLDER, crm_folder
 
 # Commands whose first git call is that status: the reads, and the writes that must see a
 # record made by hand (add's duplicate guard, edit). `log`, `move` and `task add` skip it.
@@ -64,14 +64,9 @@ def start(args: list[str]) -> None:
     options, words = split
     if not _scans(words):
         return
-    # The ids of the open tasks come from task files alone (``list_tasks``); an add reads
-    # the folders of ADD_READS. The index asks for the same pathspec, or asks git itself.
-    pathspec: tuple[str, ...] = ()
-    if words[:2] == ["task", "list"] and QUIET & set(words) \
-            and not any(w.partition("=")[0] == "--for" for w in words):
-        pathspec = (TASK_FOLDER,)
-    elif words[0] == "add" and len(words) > 1:
-        pathspec = ADD_READS.get(words[1], ())
+    # The ids of the open tasks come from task files alone (``list_tasks``).
+    pathspec = (TASK_FOLDER,) if words[:2] == ["task", "list"] and QUIET & set(words) \
+        and not any(w.partition("=")[0] == "--for" for w in words) else ()
     root = crm_folder(options.get("--dir"))
     if root is None:
         return  # the command will say what is wrong

@@ -12,11 +12,6 @@ from pathlib import Path
 PROCESS_FILE = "crm.yaml"
 STATE_DIR = ".crmctl"  # machine-local, ignored by git
 TASK_FOLDER = "tasks"
-# The folders whose hand edits an `add` must see: where its duplicate guard and its lookups
-# read (the company a person or deal belongs to, the person on a deal). git is asked about
-# these alone (companies/ is 100,000 of the 230,000 files of a large CRM).
-ADD_READS = {"company": ("companies",), "person": ("companies", "people"),
-             "deal": ("companies", "people", "deals")}
 
 
 def chosen_folder(explicit: str | None) -> str | None:

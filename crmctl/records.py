@@ -14,7 +14,6 @@ from crmctl.dates import parse_date, stamp
 from crmctl.dedupe import Match, similar_companies, similar_people
 from crmctl.errors import Conflict, NotFound, UserError
 from crmctl.identity import Actor
-from crmctl.location import ADD_READS
 from crmctl.model import KINDS, Record
 from crmctl.names import check_name, normalize_company, normalize_person, slugify
 from crmctl.render import money as money_text
@@ -242,7 +241,6 @@ def add_company(crm: Crm, name: str, *, actor: Actor, now: datetime, domain: str
                 tags: Sequence[str] = (), extra: Mapping[str, str] | None = None,
                 force: bool = False) -> Added:
     name = check_name(name, "company name")
-    crm.index.narrow_worktree_scan(ADD_READS["company"])
     domain = normalize_domain(domain) if domain else None
     fields: dict[str, Any] = dict(extra or {})
     fields.update(name=name, domain=domain, status=status or default_status(crm),
@@ -268,7 +266,6 @@ def add_person(crm: Crm, name: str, *, company: str, actor: Actor, now: datetime
                tags: Sequence[str] = (), extra: Mapping[str, str] | None = None,
                force: bool = False) -> Added:
     name = check_name(name, "person's name")
-    crm.index.narrow_worktree_scan(ADD_READS["person"])
     emails = _unique([e.strip().lower() for e in emails if e.strip()])
     fields: dict[str, Any] = dict(extra or {})
     fields.update(name=name, title=title, emails=emails,
@@ -294,7 +291,6 @@ def add_deal(crm: Crm, name: str, *, company: str, actor: Actor, now: datetime,
              owner: str | None = None, source: str | None = None, tags: Sequence[str] = (),
              extra: Mapping[str, str] | None = None, force: bool = False) -> Added:
     name = check_name(name, "deal title")
-    crm.index.narrow_worktree_scan(ADD_READS["deal"])
     process = crm.process
     stage_id = stage or next(s.id for s in process.stages if not s.closed)
     chosen = process.stage_or_error(stage_id)

@@ -101,32 +101,6 @@ def test_a_read_asks_git_status_first_and_sees_the_hand_edits_made_before_it(
     assert crmctl_files_in_git_dir(acme.root) == [] and lock_is_free(acme.root)
 
 
-def test_an_add_asks_git_about_the_folders_it_reads_alone(acme: Cli, git_calls) -> None:
-    """add company asks about companies/, add person about companies/ and people/, once
-    each (the launcher's status, taken by the index): the guard and the lookups still see
-    what was made by hand, and a hand edit elsewhere is seen by the next read of it."""
-    env, log = git_calls
-    acme.ok("add", "deal", "Renewal", "--company", "Globex", "--amount", "1000")
-    deal = next((acme.root / "deals").rglob("*.yaml"))
-    deal.write_text(deal.read_text().replace("amount: 1000", "amount: 2500"))
-    made = acme.root / "companies" / "in" / "initech.yaml"
-    made.parent.mkdir(exist_ok=True)
-    made.write_text("name: Initech\n")
-    head = git(acme.root, "rev-parse", "HEAD")
-
-    refused = crmctl("add", "company", "Initech, Inc.", cwd=acme.root, env=env)
-    assert refused.returncode != 0 and "looks like an existing company" in refused.stderr
-    assert git(acme.root, "rev-parse", "HEAD") == head
-    assert [s.split(" -- ")[1].split() for s in statuses(log)] == [["companies"]]
-    log.unlink()
-    added = crmctl("add", "person", "Peter Gibbons", "--company", "Initech", cwd=acme.root,
-                   env=env)
-    assert added.returncode == 0, added.stderr
-    assert [s.split(" -- ")[1].split() for s in statuses(log)] == [["companies", "people"]]
-    assert "2,500" in acme.ok("list", "deals").stdout
-    assert "Peter Gibbons" in acme.ok("show", "initech").stdout
-
-
 def test_the_ids_of_open_tasks_ask_git_about_task_files_alone(acme: Cli, git_calls) -> None:
     env, log = git_calls
     acme.ok("task", "add", "Call Globex back", "--for", "globex", "--due", "2026-12-04")
