@@ -776,10 +776,23 @@ class Index:
                 entries.append(entry)
         return entries
 
+    def task_context(self) -> tuple[str, ...]:
+        """The folders that the context of the tasks (``tasks``) is read from: the tasks,
+        the folder of each kind of record one of them is for, and the logs if one came
+        from an activity. 10,000 tasks for companies need not read 1,000,000 log lines."""
+        self.refresh((TASK_FOLDER,))
+        fields = ("deal", "person", "company", "activity")
+        named = self.db.execute("SELECT " + ", ".join(
+            f"EXISTS(SELECT 1 FROM tasks WHERE json_extract(data, '$.{field}') IS NOT NULL)"
+            for field in fields)).fetchone()
+        return tuple([TASK_FOLDER] + [
+            LOG_FOLDER if field == "activity" else KINDS[field].plural
+            for field, there in zip(fields, named) if there])
+
     def tasks(self, status: str | None = "open", context: bool = True) -> list[dict[str, Any]]:
         """Task states, each with ``about`` (the name of what it is for) and ``from_note``
         (the first line of the note of the activity it came from), unless not ``context``."""
-        self.refresh() if context else self.refresh((TASK_FOLDER,))
+        self.refresh(self.task_context() if context else (TASK_FOLDER,))
         if not context:
             return [json.loads(data) for (data,) in self.db.execute(
                 "SELECT data FROM tasks" + (" WHERE status=?" if status else ""),
@@ -792,7 +805,7 @@ class Index:
         return self.db.execute("SELECT 1 FROM tasks WHERE id=?", (task_id,)).fetchone() is not None
 
     def tasks_with_prefix(self, prefix: str) -> list[dict[str, Any]]:
-        self.refresh()
+        self.refresh(self.task_context())
         return self._tasks_with_context("WHERE id LIKE ? ESCAPE '\\' ORDER BY id",
                                         (_like_prefix(prefix),))
 

@@ -380,6 +380,37 @@ def test_a_report_of_one_month_reads_the_logs_from_that_month_on(cli, crm_root):
     assert json.loads(january_report.stdout)["summary"]["notes"] == 1
 
 
+def test_the_task_report_reads_the_folders_of_what_its_tasks_are_for(cli, crm_root):
+    """Tasks for companies need neither people nor 1,000,000 log lines: a broken person
+    file and a broken log line are none of the report's business, until a task comes from
+    an activity (its note is read from the logs) and one is for a person."""
+    seed(cli)
+    cli.ok("task", "add", "Send the proposal", "--for", "globex", "--due", "2026-12-10")
+    cli.ok("log", "globex", "--type", "note", "--note", "Sent the brochure")
+    [log] = (crm_root / "activities").rglob("*.jsonl")
+    with log.open("a") as broken:
+        broken.write("{not json\n")
+    person = next((crm_root / "people").rglob("*.yaml"))
+    good = person.read_text()
+    person.write_text("name: [\n")
+    shutil.rmtree(crm_root / ".crmctl")
+
+    report = cli.ok("report", "tasks", "--days", "30")
+    assert "Send the proposal" in report.stdout and "Globex" in report.stdout
+    assert "Incomplete" not in report.stdout and report.stderr == ""
+    cli.ok("log", "acme", "--type", "note", "--note", "Asked for a quote",
+           "--follow-up", "+3d: send the quote")
+    person.write_text(good)
+    cli.ok("task", "add", "Call Ada", "--for", "ada lovelace", "--due", "2026-12-11")
+    person.write_text("name: [\n")
+    shutil.rmtree(crm_root / ".crmctl")
+
+    report = cli.ok("report", "tasks", "--days", "30")
+    assert "Asked for a quote" in report.stdout
+    assert str(log.relative_to(crm_root)) in report.stderr
+    assert str(person.relative_to(crm_root)) in report.stderr
+
+
 # --- (d) writes that name their records skip the scan for hand edits, safely ----------------
 # log, move and task skip `git status` over the whole tree (most of their time at 100,000
 # records); these are the hand edits such a skip could miss, each seen all the same.

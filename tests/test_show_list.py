@@ -143,13 +143,14 @@ def test_a_private_use_mark_in_the_data_never_becomes_an_escape(cli) -> None:
 
 def test_the_first_index_build_of_a_large_crm_counts_on_a_terminal(tmp_path) -> None:
     """A first command that reads over 5,000 files shows its progress on stderr when that
-    is a terminal, redrawing one line (a CR, not an escaped one), and ends it. The task
-    list reads every folder (a task names its company, person and deal): 5,209 files."""
+    is a terminal, redrawing one line (a CR, not an escaped one), and ends it. show reads
+    every folder (a company's timeline, people and deals): 5,209 files."""
     root = tmp_path / "crm"
     subprocess.run([sys.executable, str(BENCH / "generate.py"), str(root), "--companies",
                     "2200", "--tasks", "50"], check=True, capture_output=True)
     shutil.rmtree(root / ".crmctl", ignore_errors=True)
-    code, text = stderr_on_a_terminal("task", "list", "-q", cwd=root)
+    company = next((root / "companies").rglob("*.yaml")).stem
+    code, text = stderr_on_a_terminal("show", company, cwd=root)
     assert code == 0
     assert "\rIndexing the CRM (once per clone): " in text and "\\u000d" not in text
     assert text.rstrip().endswith("files")

@@ -67,7 +67,7 @@ def list_(
     from crmctl.errors import UsageError
     from crmctl.render import write_ids, write_rows
     from crmctl.terminal import color_enabled, style
-    from crmctl.tasks import SHOWN_ID, list_tasks
+    from crmctl.tasks import SHOWN_ID, TASK_FOLDER, list_tasks
 
     if sum([mine, assignee is not None, all_]) > 1:
         raise UsageError("choose one of --mine, --assignee USER and --all")
@@ -77,7 +77,7 @@ def list_(
     tasks = list_tasks(crm, actor=actor, now=moment, assignee=assignee, everyone=all_,
                        overdue=overdue, due_before=due_before, about=for_, sort=sort,
                        include_done=done, context=not quiet)  # --quiet shows ids only
-    warn_broken(crm)
+    warn_broken(crm, (TASK_FOLDER,) if quiet else crm.index.task_context())
     if quiet:
         write_ids(t["id"] for t in tasks)
         return

@@ -15,7 +15,6 @@ from crmctl.activities import LOG_FOLDER, is_log_path, parse_log
 from crmctl.dates import _localize
 from crmctl.errors import DataError, UserError
 from crmctl.gitops import GitError, Identity
-from crmctl.index import FOLDERS
 from crmctl.model import KINDS, Record
 from crmctl.store import RECORD_FOLDERS, Crm, kind_of_path
 from crmctl.tasks import TASK_FOLDER, fold as fold_tasks, is_task_path
@@ -83,9 +82,9 @@ class Snapshot:
         return self.crm.index.entries(since, until, folders)
 
     def tasks(self) -> list[dict[str, Any]]:
-        # Each task's context (what it is for, the note it came from) is read from every
-        # record folder and the logs: what is broken there may be missing from it.
-        self._reading(*FOLDERS)
+        # Each task's context (what it is for, the note it came from) is read from the
+        # folders of what the tasks name: what is broken there may be missing from it.
+        self._reading(*self.crm.index.task_context())
         return self.crm.index.tasks(status=None)
 
 

@@ -91,7 +91,8 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Base:
         cli.ok("add", "deal", "Renewal 2027", "--company", "acme", "--amount", "12000",
                "--close", "2027-01-01", env=at)
         cli.ok("log", "acme", "-t", "phone-call", "-n", "Talked about the renewal", env=at)
-        found["task"] = cli.ok("task", "add", "Send the proposal", "--for", "acme", "--due",
+        # For Jane: the task report reads people/ for what its tasks are for.
+        found["task"] = cli.ok("task", "add", "Send the proposal", "--for", "jane-doe", "--due",
                                "2026-03-09", "-q", env=at).stdout.strip()
 
     root = build_once(tmp_path_factory, setup, created_at=at)
@@ -512,7 +513,8 @@ def test_a_malformed_file_is_named_with_its_line_and_never_made_worse(entry: Ent
     # `show --format json` is the show of entries whose exact strings are checked.
     show_args = ("show", record_id) + (("--format", "json") if entry.strings else ())
     # A report reads only the folders it needs, and names what it left out of itself: the
-    # report run is one that reads the broken record's kind (tasks: every kind, for context).
+    # report run is one that reads the broken record's kind (tasks: the kinds its tasks are
+    # for, Jane's person file and her company's).
     report_args = {"company": ("report", "funnel"),
                    "person": ("report", "tasks")}.get(entry.target, ("report", "pipeline"))
     commands = {"show": show_args, "list": ("list", plural),
