@@ -110,7 +110,9 @@ class Git:
         return out or None
 
     def changed_between(self, old: str, new: str, folders: Sequence[str]) -> list[str]:
-        out = self.run("diff", "--name-only", "--no-renames", "-z", old, new, "--", *folders)
+        # Folder names as they are: a folder made by hand may hold a * or a [.
+        out = self.run("--literal-pathspecs", "diff", "--name-only", "--no-renames", "-z", old,
+                       new, "--", *folders)
         return [p for p in out.decode("utf-8").split("\0") if p]
 
     def dirty_paths(self, folders: Sequence[str], may_lock: bool = False,
@@ -158,7 +160,8 @@ class Git:
 
     def tree_blobs(self, treeish: str, folders: Sequence[str]) -> list[tuple[str, str]]:
         """(blob id, path) of every file under ``folders`` in ``treeish``."""
-        out = self.run("ls-tree", "-r", "-z", "--full-tree", treeish, "--", *folders)
+        out = self.run("--literal-pathspecs", "ls-tree", "-r", "-z", "--full-tree", treeish, "--",
+                       *folders)
         blobs = []
         for entry in out.decode("utf-8").split("\0"):
             if entry:
