@@ -88,6 +88,8 @@ class Index:
         # The folders read in full (refresh): top folders, or months of the logs
         # ("activities/2025-11", see ``log_months``).
         self._loaded: set[str] = set()
+        self._seen_version: int | None = None  # SQLite's data_version (_written_by_another)
+        self._unfolded: set[str] = set()  # entries whose amendments were dropped
 
     @property
     def scan_worktree(self) -> bool:
@@ -158,6 +160,17 @@ class Index:
     def mark_stale(self) -> None:
         self._fresh = False
 
+    def _stored_loaded(self) -> set[str]:
+        """The folders the index holds in full, as it says itself (``refresh``)."""
+        return set(filter(None, (self._meta("loaded") or "").split(",")))
+
+    def _written_by_another(self) -> bool:
+        """Whether another connection has written the index since this was last asked
+        (SQLite's data_version moves on each commit of another connection only)."""
+        version = self.db.execute("PRAGMA data_version").fetchone()[0]
+        written, self._seen_version = version != self._seen_version, version
+        return written
+
     def _meta(self, key: str) -> str | None:
         row = self.db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
         return row[0] if row else None
@@ -170,6 +183,10 @@ class Index:
         and 1,000,000 log lines as well."""
         if not self._fresh:
             self._update()
+        elif self._written_by_another():
+            # It may have read crm.yaml anew, cleared the index and read back only some
+            # folders: those this process read before must be read again.
+            self._loaded = self._stored_loaded()
         missing = [folder for folder in folders if not _covers(self._loaded, folder)]
         if missing:
             self._load(missing)
@@ -198,13 +215,14 @@ class Index:
                 scanned = self._dirty_paths(None, scope)
             dirty = scanned[0] if scanned else []
             indexed = self._meta("head") or None  # "" was stored for an unborn branch
-            if (self._meta("version") != SCHEMA_VERSION or head is None
+            if (self._meta("version") != SCHEMA_VERSION or head is None or indexed is None
                     or self._meta("process") != self.crm.process_digest):
                 # Records are typed by crm.yaml: when it changes, read every file again.
-                # Without a commit, every folder is read from disk each time.
+                # Without a commit, every folder is read from disk each time, and what was
+                # read so is dropped once there is one (a new CRM's first commit).
                 indexed = None
                 self._clear()
-            loaded = set(filter(None, (self._meta("loaded") or "").split(",")))
+            loaded = self._stored_loaded()
             if head and indexed and indexed != head and loaded:
                 try:
                     changed = git.changed_between(indexed, head, sorted(loaded))
@@ -234,6 +252,7 @@ class Index:
             raise
         self._loaded = loaded
         self._fresh = True
+        self._written_by_another()  # what this process has seen
 
     def _load(self, folders: Sequence[str]) -> None:
         """Read these folders in full, as the commit the index reflects holds them, then
@@ -243,7 +262,7 @@ class Index:
         db.execute("BEGIN IMMEDIATE")
         try:
             # Another crmctl may have moved the index on since _update: go by what it holds.
-            loaded = set(filter(None, (self._meta("loaded") or "").split(",")))
+            loaded = self._stored_loaded()
             missing = sorted(f for f in set(folders) if not _covers(loaded, f))
             before = set(loaded)  # whole logs after some of their months: those stay as read
 
@@ -408,6 +427,9 @@ class Index:
         """Index every entry of one activity log (a broken line is left to crmctl check)."""
         self._logs_touched = True
         if not empty:
+            # What this log amended may be amended no more: folded again (_apply_amendments).
+            self._unfolded.update(row[0] for row in self.db.execute(
+                "SELECT amends FROM amendments WHERE path=?", (path,)))
             self.db.execute("DELETE FROM activities WHERE path=?", (path,))
             self.db.execute("DELETE FROM amendments WHERE path=?", (path,))
             self.db.execute("DELETE FROM broken_lines WHERE path=?", (path,))
@@ -480,24 +502,35 @@ class Index:
         """Fold amend lines onto the entries they name, oldest first.
 
         Entries are re-read from their files whenever a log changes, so folding again from
-        the originals after every refresh keeps the result exact.
+        the originals after every refresh keeps the result exact. An entry whose last
+        amendment is gone (a merge reverted) is put back as its line has it.
         """
         db = self.db
-        amended = [r[0] for r in db.execute("SELECT DISTINCT amends FROM amendments")]
-        for target in amended:
+        amended = {r[0] for r in db.execute("SELECT DISTINCT amends FROM amendments")}
+        unamended, self._unfolded = self._unfolded - amended, set()
+        for target in sorted(amended | unamended):
             row = db.execute("SELECT rowid, data FROM activities WHERE id=? ORDER BY rowid LIMIT 1",
                              (target,)).fetchone()
             if row is None:
                 continue
             rowid, data = row
             entry = json.loads(data)
-            original = entry.get("original") or {k: entry.get(k) for k in
-                                                  ("company", "person", "deal")}
-            entry.update(original)
-            for (change,) in db.execute(
-                    "SELECT data FROM amendments WHERE amends=? ORDER BY utc, id", (target,)):
-                entry.update(json.loads(change).get("set") or {})
-            entry["original"] = original
+            if target in unamended:
+                if "original" not in entry:
+                    continue  # read again from its own line since: as it is there
+                for key, value in entry.pop("original").items():
+                    if value is None:
+                        entry.pop(key, None)
+                    else:
+                        entry[key] = value
+            else:
+                original = entry.get("original") or {k: entry.get(k) for k in
+                                                      ("company", "person", "deal")}
+                entry.update(original)
+                for (change,) in db.execute(
+                        "SELECT data FROM amendments WHERE amends=? ORDER BY utc, id", (target,)):
+                    entry.update(json.loads(change).get("set") or {})
+                entry["original"] = original
             db.execute("UPDATE activities SET company=?, person=?, deal=?, data=? WHERE rowid=?",
                        (_text(entry.get("company")), _text(entry.get("person")),
                         _text(entry.get("deal")), json.dumps(entry, ensure_ascii=False), rowid))
@@ -566,7 +599,7 @@ class Index:
         self.refresh()
         self.db.execute("BEGIN IMMEDIATE")
         try:
-            self._reload(paths, self._loaded)
+            self._reload(paths, self._stored_loaded())
             self.db.executemany("INSERT OR IGNORE INTO worktree(path) VALUES (?)",
                                 [(path,) for path in paths])
             self.db.execute("COMMIT")
@@ -741,18 +774,21 @@ class Index:
     def log_months(self, first: str | None = None) -> tuple[str, ...]:
         """The folders of the logs that hold every entry of day ``first`` (YYYY-MM-DD, as
         the entry's own time reads) or later, and every amendment of those: the months from
-        that one to the newest. An entry is filed in the month of its own time, and an
-        amendment in the month it was made, never before what it amends. All of the logs
-        without ``first``."""
+        the one before to the newest. An entry is filed in the month of its own time; an
+        amendment in the month it was made where its maker was, never a month before what
+        it amends (a merge made in London on 31 March may amend a call of 1 April logged
+        in Berlin). All of the logs without ``first``."""
         if first is None:
             return (LOG_FOLDER,)
         try:
             months = os.listdir(self.crm.root / LOG_FOLDER)
         except (FileNotFoundError, NotADirectoryError):
             months = []
+        year, month = int(first[:4]), int(first[5:7])
+        since = f"{year - 1}-12" if month == 1 else f"{year:04d}-{month - 1:02d}"
         # A folder that is no month (made by hand) is read whatever the period.
-        return tuple(sorted(f"{LOG_FOLDER}/{month}" for month in months
-                            if not _MONTH.fullmatch(month) or month >= first[:7]))
+        return tuple(sorted(f"{LOG_FOLDER}/{name}" for name in months
+                            if not _MONTH.fullmatch(name) or name >= since))
 
     def entries(self, since_utc: str | None = None, until_utc: str | None = None,
                 folders: Sequence[str] = (LOG_FOLDER,)) -> list[dict[str, Any]]:

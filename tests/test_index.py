@@ -411,6 +411,80 @@ def test_the_task_report_reads_the_folders_of_what_its_tasks_are_for(cli, crm_ro
     assert str(person.relative_to(crm_root)) in report.stderr
 
 
+def test_a_merge_made_the_month_before_by_another_clock_still_counts(cli, crm_root):
+    """A call logged at 01:30 on 1 April in Berlin is filed in April; a merge made a
+    quarter of an hour later on a UTC clock is filed in March. A cold report of April
+    reads March as well, and counts the call for the company it was merged into."""
+    march = {"CRMCTL_NOW": "2026-03-31T20:00:00+00:00"}
+    cli.ok("add", "company", "Globex", "--source", "webinar", env=march)
+    cli.ok("add", "company", "Initech", "--source", "referral", env=march)
+    cli.ok("log", "initech", "--type", "phone-call", "--note", "From Berlin",
+           env={"CRMCTL_NOW": "2026-04-01T01:30:00+02:00"})
+    cli.ok("merge", "globex", "initech", env={"CRMCTL_NOW": "2026-03-31T23:45:00+00:00"})
+    shutil.rmtree(crm_root / ".crmctl")
+
+    april = cli.ok("report", "activity", "--since", "2026-04-01", "--until", "2026-04-30",
+                   "--format", "json", env={"CRMCTL_NOW": "2026-04-30T12:00:00+00:00"})
+    sources = {row["source"]: row["total"] for row in json.loads(april.stdout)["sources"]}
+    assert sources == {"webinar": 1}
+
+
+def test_reverting_a_merge_puts_its_activities_back(cli, crm_root):
+    """The merge's amend lines moved Initech's call to Globex; once `git revert` takes
+    them away, the call is Initech's again, as its own line says."""
+    cli.ok("add", "company", "Globex")
+    cli.ok("add", "company", "Initech")
+    cli.ok("log", "initech", "--type", "phone-call", "--note", "Talked to Bill")
+    cli.ok("merge", "globex", "initech")
+    assert "Talked to Bill" in cli.ok("show", "globex").stdout
+
+    git(crm_root, "revert", "--no-edit", "HEAD")
+
+    assert "Talked to Bill" in cli.ok("show", "initech").stdout
+    assert "Talked to Bill" not in cli.ok("show", "globex").stdout
+
+
+def test_what_was_read_before_the_first_commit_gives_way_to_it(tmp_path):
+    """Without a commit the index reads the files from disk each time; once there is
+    one, it reads the commit and what differs from it, never what it read before."""
+    made = tmp_path / "made"
+    crmctl("init", str(made), cwd=tmp_path)
+    root = tmp_path / "crm"
+    root.mkdir()
+    git(root, "init", "-q")
+    for name in ("crm.yaml", ".gitignore", ".gitattributes"):
+        shutil.copy(made / name, root / name)
+    (root / "companies" / "ac").mkdir(parents=True)
+    (root / ACME).write_text(company_yaml("acme-products", "Acme Products"))
+    assert "Acme Products" in crmctl("list", "companies", cwd=root).stdout
+
+    (root / ACME).write_text(company_yaml("acme-products", "Acme Rockets"))
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "The CRM, made by hand", "--no-verify")
+
+    listed = crmctl("list", "companies", cwd=root).stdout
+    assert "Acme Rockets" in listed and "Acme Products" not in listed
+
+
+def test_a_command_reads_again_what_another_cleared_from_the_index(cli, crm_root):
+    """One crmctl (here the library, as a long command) has read the companies; another,
+    after an edit of crm.yaml, clears the index and reads the deals alone. The first
+    one's next question reads the companies again instead of finding none."""
+    from crmctl.store import Crm
+
+    seed(cli)
+    first = Crm(crm_root)
+    assert [r.id for r in first.index.select("company")] == ["acme-products", "globex"]
+    text = (crm_root / "crm.yaml").read_text()
+    (crm_root / "crm.yaml").write_text(text.replace("fields:\n  company: {}\n", "fields:\n  "
+                                                    "company:\n    territory:\n      type: string\n"))
+    git(crm_root, "commit", "-qam", "A field of our own")
+    assert crmctl("list", "deals", "-q", cwd=crm_root).stdout.split() == \
+        ["acme-products-renewal-2027"]
+
+    assert [r.id for r in first.index.select("company")] == ["acme-products", "globex"]
+
+
 # --- (d) writes that name their records skip the scan for hand edits, safely ----------------
 # log, move and task skip `git status` over the whole tree (most of their time at 100,000
 # records); these are the hand edits such a skip could miss, each seen all the same.
