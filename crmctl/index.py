@@ -90,6 +90,7 @@ class Index:
         self._loaded: set[str] = set()
         self._seen_version: int | None = None  # SQLite's data_version (_written_by_another)
         self._unfolded: set[str] = set()  # entries whose amendments were dropped
+        self._task_context: tuple[str, ...] | None = None  # until the tasks change
 
     @property
     def scan_worktree(self) -> bool:
@@ -187,6 +188,7 @@ class Index:
             # It may have read crm.yaml anew, cleared the index and read back only some
             # folders: those this process read before must be read again.
             self._loaded = self._stored_loaded()
+            self._task_context = None
         missing = [folder for folder in folders if not _covers(self._loaded, folder)]
         if missing:
             self._load(missing)
@@ -252,6 +254,7 @@ class Index:
             raise
         self._loaded = loaded
         self._fresh = True
+        self._task_context = None
         self._written_by_another()  # what this process has seen
 
     def _load(self, folders: Sequence[str]) -> None:
@@ -339,6 +342,7 @@ class Index:
         return () if scope == FOLDERS else scope
 
     def _clear(self) -> None:
+        self._task_context = None
         for table in ("records", "names", "contacts", "worktree", "meta", "activities",
                       "amendments", "task_events", "tasks", "broken_lines"):
             self.db.execute(f"DELETE FROM {table}")
@@ -490,6 +494,7 @@ class Index:
 
     def _fold_tasks(self) -> None:
         """Task states from all their events, oldest first (a few per task: cheap)."""
+        self._task_context = None
         events = [json.loads(data) for (data,) in self.db.execute(
             "SELECT data FROM task_events ORDER BY utc, path, line")]
         self.db.execute("DELETE FROM tasks")
@@ -515,21 +520,20 @@ class Index:
                 continue
             rowid, data = row
             entry = json.loads(data)
-            if target in unamended:
-                if "original" not in entry:
-                    continue  # read again from its own line since: as it is there
-                for key, value in entry.pop("original").items():
-                    if value is None:
-                        entry.pop(key, None)
-                    else:
-                        entry[key] = value
-            else:
-                original = entry.get("original") or {k: entry.get(k) for k in
-                                                      ("company", "person", "deal")}
-                entry.update(original)
-                for (change,) in db.execute(
-                        "SELECT data FROM amendments WHERE amends=? ORDER BY utc, id", (target,)):
-                    entry.update(json.loads(change).get("set") or {})
+            original = entry.pop("original", None)
+            if original is None and target in unamended:
+                continue  # read again from its own line since: as it is there
+            original = original or {k: entry.get(k) for k in ("company", "person", "deal")}
+            for key, value in original.items():  # back to what its line says
+                if value is None:
+                    entry.pop(key, None)
+                else:
+                    entry[key] = value
+            changes = db.execute("SELECT data FROM amendments WHERE amends=? ORDER BY utc, id",
+                                 (target,)).fetchall()
+            for (change,) in changes:
+                entry.update(json.loads(change).get("set") or {})
+            if changes:
                 entry["original"] = original
             db.execute("UPDATE activities SET company=?, person=?, deal=?, data=? WHERE rowid=?",
                        (_text(entry.get("company")), _text(entry.get("person")),
@@ -817,13 +821,15 @@ class Index:
         the folder of each kind of record one of them is for, and the logs if one came
         from an activity. 10,000 tasks for companies need not read 1,000,000 log lines."""
         self.refresh((TASK_FOLDER,))
-        fields = ("deal", "person", "company", "activity")
-        named = self.db.execute("SELECT " + ", ".join(
-            f"EXISTS(SELECT 1 FROM tasks WHERE json_extract(data, '$.{field}') IS NOT NULL)"
-            for field in fields)).fetchone()
-        return tuple([TASK_FOLDER] + [
-            LOG_FOLDER if field == "activity" else KINDS[field].plural
-            for field, there in zip(fields, named) if there])
+        if self._task_context is None:  # asked again by each read of tasks: one pass, once
+            fields = ("deal", "person", "company", "activity")
+            named = self.db.execute("SELECT " + ", ".join(
+                f"max(json_extract(data, '$.{field}') IS NOT NULL)" for field in fields) +
+                " FROM tasks").fetchone()
+            self._task_context = tuple([TASK_FOLDER] + [
+                LOG_FOLDER if field == "activity" else KINDS[field].plural
+                for field, there in zip(fields, named) if there])
+        return self._task_context
 
     def tasks(self, status: str | None = "open", context: bool = True) -> list[dict[str, Any]]:
         """Task states, each with ``about`` (the name of what it is for) and ``from_note``

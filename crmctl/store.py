@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Callable
 
 from crmctl.errors import DataError, NotFound, UserError
 from crmctl.gitops import Git
@@ -120,29 +120,26 @@ class Crm:
         """The kind's schema specialised with this CRM's process; built once per command."""
         from crmctl.schemas import record_schema
 
-        cache = self.__dict__.setdefault("_schemas", {})
-        if kind not in cache:
-            cache[kind] = record_schema(kind, self.process)
-        return cache[kind]
+        return self._per_kind("_schemas", kind, lambda: record_schema(kind, self.process))
 
     def validator(self, kind: str) -> "Validator":
         """A validator of the kind's schema, built once per command (building one costs
         more than using it)."""
         from crmctl.schemas import Validator
 
-        cache = self.__dict__.setdefault("_validators", {})
-        if kind not in cache:
-            cache[kind] = Validator(self.record_schema(kind))
-        return cache[kind]
+        return self._per_kind("_validators", kind, lambda: Validator(self.record_schema(kind)))
 
     def coercer(self, kind: str) -> "Coercer":
         """The kind's schema compiled for typing records, once per command (an index build
         types every record of the kind with it)."""
         from crmctl.schemas import Coercer
 
-        cache = self.__dict__.setdefault("_coercers", {})
+        return self._per_kind("_coercers", kind, lambda: Coercer(self.record_schema(kind)))
+
+    def _per_kind(self, cache_name: str, kind: str, build: Callable[[], Any]) -> Any:
+        cache = self.__dict__.setdefault(cache_name, {})
         if kind not in cache:
-            cache[kind] = Coercer(self.record_schema(kind))
+            cache[kind] = build()
         return cache[kind]
 
     def forget_reads(self) -> None:
