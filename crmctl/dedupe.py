@@ -18,6 +18,7 @@ from crmctl.activities import lines
 from crmctl.dates import stamp
 from crmctl.identity import Actor
 from crmctl.model import KINDS, Record
+from crmctl.names import sorted_words
 from crmctl.similarity import Candidate, Group, group, score
 from crmctl.store import Crm
 
@@ -49,30 +50,40 @@ def _digits(phone: str) -> str:
 
 
 def _near(crm: Crm, new: Candidate, kind: str, company: str | None = None) -> list[str]:
-    """Ids worth scoring against a new record: close names (one batch over the cached name
-    list), and any record sharing its domain or an email."""
-    from rapidfuzz import fuzz, process
-
+    """Ids worth scoring against a new record: close names (one batch over all the names of
+    its kind, or of its company for a person), and any record sharing its domain or an email."""
     threshold = float(crm.process.duplicate_threshold)
-    if company is None:
-        known, norms = crm.index.name_list(kind)
-    else:
-        rows = crm.index.names([kind], company)
-        known, norms = [r[1] for r in rows], [r[3] for r in rows]
     ids: dict[str, None] = {}
-    if new.norm and norms:
-        for _, _, i in process.extract(new.norm, norms, scorer=fuzz.token_sort_ratio,
-                                       score_cutoff=threshold - 25, limit=20):
-            ids[known[i]] = None
-        for _, _, i in process.extract(new.squashed, [n.replace(" ", "") for n in norms],
-                                       scorer=fuzz.ratio, score_cutoff=threshold - 10,
-                                       limit=20):
-            ids[known[i]] = None
+    if company is None:
+        forms = crm.index.name_forms(kind) if new.norm else None
+        if forms is not None:
+            ids.update((forms.id_at(i), None)
+                       for i in _close(new, forms.sorted, forms.squashed, threshold))
+    elif new.norm:
+        rows = crm.index.names([kind], company)
+        norms = [sorted_words(r[3]) for r in rows]
+        ids.update((rows[i][1], None) for i in _close(
+            new, norms, [r[3].replace(" ", "") for r in rows], threshold))
     for value, type_ in ([(new.domain, "domain")] if new.domain else []) + \
             [(email, "email") for email in new.emails]:
         for rid, _ in crm.index.by_contact(kind, type_, value):
             ids[rid] = None
     return list(ids)
+
+
+def _close(new: Candidate, sorted_names: list[str], squashed: list[str],
+           threshold: float) -> list[int]:
+    """Positions of the names worth scoring: close once word order is set aside (each name
+    given with its words sorted), or once spacing is."""
+    from rapidfuzz import fuzz, process
+
+    if not new.norm or not sorted_names:
+        return []
+    mine = sorted_words(new.norm)
+    found = [i for _, _, i in process.extract(mine, sorted_names, scorer=fuzz.ratio,
+                                              score_cutoff=threshold - 25, limit=20)]
+    return found + [i for _, _, i in process.extract(new.squashed, squashed, scorer=fuzz.ratio,
+                                                     score_cutoff=threshold - 10, limit=20)]
 
 
 def _matches(crm: Crm, new: Candidate, ids: Iterable[str], kind: str) -> list[Match]:

@@ -99,6 +99,12 @@ def _joined_letters(words: list[str]) -> list[str]:
     return joined
 
 
+def sorted_words(norm: str) -> str:
+    """The name's words in order: plain ``fuzz.ratio`` on two of these is
+    ``fuzz.token_sort_ratio`` on the names, without sorting each again per comparison."""
+    return " ".join(sorted(norm.split()))
+
+
 def normalize_person(name: str) -> str:
     return " ".join(tokens(name))
 

@@ -80,3 +80,38 @@ def test_the_guard_sees_records_made_and_renamed_by_hand(cli) -> None:
     cli.ok("add", "company", "Globex")  # its old name is gone from the list
     refused = cli.fails(5, "add", "company", "Umbrella Holdings Ltd")
     assert "Umbrella Holdings (globex, 100%: same name)" in refused.stderr
+
+
+def test_words_in_another_order_are_the_same_name(cli) -> None:
+    cli.ok("add", "company", "Blue Lake Labs")
+    refused = cli.fails(5, "add", "company", "Lake Blue Labs GmbH")
+    assert "Blue Lake Labs (blue-lake-labs, 100%: same name)" in refused.stderr
+
+
+def test_the_guard_sees_every_name_after_a_big_import(cli, tmp_path) -> None:
+    """The guard keeps the names of a kind ready and completes them with those written
+    since; an import of more than it completes (a thousand) makes them again."""
+    cli.ok("add", "company", "Acme Products")
+    cli.ok("add", "company", "Globex")  # the names are kept ready from here on
+    rows = "\n".join(f"Northwind {n:04d} Traders" for n in range(1, 1202))
+    (tmp_path / "rows.csv").write_text(f"name\n{rows}\n")
+    cli.ok("import", str(tmp_path / "rows.csv"), "--type", "companies")
+    for existing, spelling in [("Northwind 1201 Traders", "Northwind 1201 Traders Inc"),
+                               ("Northwind 0001 Traders", "northwind 0001 traders, llc"),
+                               ("Acme Products", "ACME Products Co.")]:
+        refused = cli.fails(5, "add", "company", spelling)
+        assert f"looks like an existing company: {existing} (" in refused.stderr
+    cli.ok("add", "company", "Northwind 1202 Traders")  # another number: another company
+    assert "Northwind 1202 Traders (" in cli.fails(
+        5, "add", "company", "Northwind 1202 Traders Ltd").stderr
+
+
+def test_a_company_deleted_by_hand_no_longer_blocks_its_name(cli) -> None:
+    from conftest import git
+
+    cli.ok("add", "company", "Acme Products")
+    cli.ok("add", "company", "Globex")
+    cli.ok("add", "company", "Initech")  # Globex's name is among those kept ready
+    git(cli.root, "rm", "-q", "companies/gl/globex.yaml")
+    git(cli.root, "commit", "-qm", "Globex closed")
+    assert cli.ok("add", "company", "Globex Corporation").stdout.endswith("as globex\n")
