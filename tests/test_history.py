@@ -366,3 +366,41 @@ def test_a_record_renamed_by_hand_keeps_its_history_by_either_name(crm) -> None:
     path.write_text(path.read_text().replace("name: Globex", "name: Globex Corporation"))
     by_old, by_new = feed(crm, "Globex"), feed(crm, "Globex Corporation")
     assert by_old == by_new and any("added company" in line for line in by_old), by_old
+
+
+def test_crmctl_keeps_a_commit_graph_with_changed_path_filters(tmp_path: Path) -> None:
+    """Plumbing commits never start git's housekeeping, so crmctl writes the commit-graph
+    itself, with the changed-path (Bloom) filters that make ``git log -- PATH`` fast: at
+    each commit whose id ends in 00, about one in 256. The clock is fixed so that the first
+    add is such a commit; were the files crmctl writes to change, the loop goes on to the
+    next one (about 256 adds)."""
+    from typer.testing import CliRunner
+
+    from crmctl.app import app
+
+    runner = CliRunner()
+    env = {"CRMCTL_NOW": "2026-03-02T09:55:00+00:00"}
+    root = tmp_path / "crm"
+    assert runner.invoke(app, ["init", str(root)], env=env).exit_code == 0
+    graphs = root / ".git" / "objects" / "info"
+    assert not list(graphs.glob("commit-graph*")), "a fresh CRM has no commit-graph yet"
+    for number in range(1, 3000):
+        added = runner.invoke(app, ["--dir", str(root), "add", "company", f"Firm {number}"],
+                              env=env)
+        assert added.exit_code == 0, added.stderr
+        head = git(root, "rev-parse", "HEAD")
+        if head.endswith("00"):
+            break
+        assert not list(graphs.glob("commit-graph*")), f"written at {head}, not ending in 00"
+    chain = graphs / "commit-graphs" / "commit-graph-chain"
+    layers = [graphs / "commit-graphs" / f"graph-{h}.graph" for h in chain.read_text().split()]
+    assert any(b"BIDX" in layer.read_bytes() and b"BDAT" in layer.read_bytes()
+               for layer in layers), "no changed-path filters in the commit-graph"
+    git(root, "commit-graph", "verify")
+    # git log -- PATH consults the filters of every commit it walks.
+    trace = tmp_path / "trace.txt"
+    subprocess.run(["git", "log", "--format=%H", "--", "companies/fi/firm-1.yaml"], cwd=root,
+                   env={**os.environ, "GIT_TRACE2_PERF": str(trace)}, check=True,
+                   capture_output=True)
+    stats = json.loads(re.search(r"statistics:(\{.*\})", trace.read_text()).group(1))
+    assert stats["filter_not_present"] == 0 and stats["maybe"] + stats["definitely_not"] >= 1
