@@ -339,14 +339,25 @@ def test_a_folder_read_after_a_report_shows_the_commits_and_hand_edits_made_sinc
 
 def test_a_report_names_as_left_out_only_the_broken_files_it_reads(cli, crm_root):
     seed(cli)
+    cli.ok("add", "company", "Initech")
     cli.ok("log", "acme", "--type", "note", "--note", "Called about the renewal")
-    (crm_root / GLOBEX).write_text("name: [\n")
+    cli.ok("log", "globex", "--type", "note", "--note", "Sent the brochure")
+    initech = "companies/in/initech.yaml"
+    for path in (GLOBEX, initech):
+        (crm_root / path).write_text("name: [\n")
+    shutil.rmtree(crm_root / ".crmctl")
     pipeline = cli.ok("report", "pipeline")  # deals only: a company is not left out of it
     assert "Incomplete" not in pipeline.stdout and GLOBEX not in pipeline.stderr
-    activity = cli.ok("report", "activity")  # counts per lead source, read from companies
+    # Counts per lead source: the companies of the calls are read, and Initech had none.
+    activity = cli.ok("report", "activity")
     assert f"Incomplete: 1 file could not be read and is left out (run crmctl check): " \
         f"{GLOBEX}" in activity.stdout
     assert activity.stderr.startswith(f"crmctl: warning: {GLOBEX}:")
+    assert initech not in activity.stdout + activity.stderr
+    assert GLOBEX in cli.ok("list", "companies").stderr
+    # Now from the index, which holds companies/ (another period: not the report kept).
+    again = cli.ok("report", "activity", "--since", "2026-01-01")
+    assert GLOBEX in again.stdout and initech not in again.stdout + again.stderr
     assert cli.ok("list", "deals").stderr == "", "a list of deals reads no company file"
     assert GLOBEX in cli.ok("list", "companies").stderr
 
@@ -409,6 +420,37 @@ def test_the_task_report_reads_the_folders_of_what_its_tasks_are_for(cli, crm_ro
     assert "Asked for a quote" in report.stdout
     assert str(log.relative_to(crm_root)) in report.stderr
     assert str(person.relative_to(crm_root)) in report.stderr
+
+
+def test_a_cold_report_reads_what_it_names_as_the_work_tree_has_it(cli, crm_root):
+    """Without the index, the task and activity reports read only the records their tasks
+    and calls name, each as a read of its whole folder would have it: the commit's file,
+    the work tree's where it differs (a rename not committed), none for a file deleted by
+    hand; a broken file nothing names is none of their business."""
+    seed(cli)
+    cli.ok("add", "company", "Initech")
+    cli.ok("task", "add", "Send the proposal", "--for", "globex", "--due", "2026-12-10")
+    cli.ok("task", "add", "Call Ada", "--for", "ada lovelace", "--due", "2026-12-10")
+    cli.ok("task", "add", "Renew", "--for", "acme", "--due", "2026-12-10")
+    cli.ok("log", "globex", "--type", "note", "--note", "Sent the brochure")
+    (crm_root / GLOBEX).write_text(company_yaml("globex", "Globex Worldwide").replace(
+        "status: lead", "status: lead\nsource: webinar"))
+    (crm_root / ACME).unlink()
+    (crm_root / "companies/in/initech.yaml").write_text("name: [\n")
+    shutil.rmtree(crm_root / ".crmctl")
+
+    december = {"CRMCTL_NOW": "2026-12-01T09:00:00+00:00"}
+    report = cli.ok("report", "tasks", "--days", "30", "--format", "json", env=december)
+    about = {t["text"]: t["about"] for t in json.loads(report.stdout)["tasks"]}
+    assert about == {"Send the proposal": "Globex Worldwide", "Call Ada": "Ada Lovelace",
+                     "Renew": "acme-products"}
+    assert report.stderr == ""
+    activity = cli.ok("report", "activity", "--format", "json", "--since", "2026-01-01")
+    assert {r["source"]: r["total"] for r in json.loads(activity.stdout)["sources"]} == \
+        {"webinar": 1}
+    assert activity.stderr == ""
+    listed = cli.ok("task", "list", "--all")
+    assert "Globex Worldwide" in listed.stdout and listed.stderr == ""
 
 
 def test_a_merge_made_the_month_before_by_another_clock_still_counts(cli, crm_root):

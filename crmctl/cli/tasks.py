@@ -77,10 +77,11 @@ def list_(
     tasks = list_tasks(crm, actor=actor, now=moment, assignee=assignee, everyone=all_,
                        overdue=overdue, due_before=due_before, about=for_, sort=sort,
                        include_done=done, context=not quiet)  # --quiet shows ids only
-    warn_broken(crm, (TASK_FOLDER,) if quiet else crm.index.task_context())
     if quiet:
+        warn_broken(crm, (TASK_FOLDER,))
         write_ids(t["id"] for t in tasks)
         return
+    warn_broken(crm, crm.index.task_context(), also=crm.index.task_context_left_out())
     if fmt != Format.table:
         columns = ["id", "text", "due", "overdue", "priority", "assignee", "status", "about",
                    "company", "person", "deal", "from_note", "rule", "created", "created_by",

@@ -18,7 +18,6 @@ def build(crm: Crm, snapshot: Snapshot, options: Options) -> Report:
     whose = f" by {options.owner}" if options.owner else ""
     report = Report("activity", f"Activity{whose}", options.today, since=first, until=last)
     types = {t.id: t.contact for t in crm.process.activity_types}
-    sources = {c.id: c.get("source") or NO_SOURCE for c in snapshot.records("company")}
     logged = [e for e in snapshot.entries(first, last)
               if e.get("kind") == "activity" and within(e.get("at"), first, last)
               and (options.owner is None or e.get("by") == options.owner)]
@@ -26,6 +25,8 @@ def build(crm: Crm, snapshot: Snapshot, options: Options) -> Report:
         report.empty = (f"No activity{whose} logged from {first.isoformat()} "
                         f"to {last.isoformat()}.")
         return report
+    companies = snapshot.records_by_id("company", (e.get("company") for e in logged))
+    sources = {rid: c.get("source") or NO_SOURCE for rid, c in companies.items()}
 
     def tally(key_of) -> dict[str, dict[str, int]]:  # type: ignore[no-untyped-def]
         counts: dict[str, dict[str, int]] = {}

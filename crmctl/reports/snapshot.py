@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
-from typing import Any
+from typing import Any, Iterable
 
 from crmctl.activities import LOG_FOLDER, is_log_path, parse_log
 from crmctl.dates import _localize
@@ -71,6 +71,13 @@ class Snapshot:
                 kept.append(deal)
         return kept
 
+    def records_by_id(self, kind: str, ids: Iterable[str]) -> dict[str, Record]:
+        """The records of a kind with these ids: a report that needs a few of a folder's
+        records (the companies of a month's calls) reads those alone."""
+        found, broken = self.crm.index.records_by_id(kind, ids)
+        self.broken += broken
+        return found
+
     def entries(self, first: date | None = None, last: date | None = None) -> list[dict[str, Any]]:
         """Log entries, oldest first; with ``first``/``last`` only those near those days (a
         day's margin either side for time zones: callers still filter by each entry's own
@@ -85,7 +92,9 @@ class Snapshot:
         # Each task's context (what it is for, the note it came from) is read from the
         # folders of what the tasks name: what is broken there may be missing from it.
         self._reading(*self.crm.index.task_context())
-        return self.crm.index.tasks(status=None)
+        tasks = self.crm.index.tasks(status=None)
+        self.broken += self.crm.index.task_context_left_out()
+        return tasks
 
 
 class PastSnapshot(Snapshot):
@@ -133,6 +142,10 @@ class PastSnapshot(Snapshot):
 
     def records(self, kind: str) -> list[Record]:
         return self._sane(kind, sorted(self._records.get(kind, []), key=lambda r: r.name.lower()))
+
+    def records_by_id(self, kind: str, ids: Iterable[str]) -> dict[str, Record]:
+        wanted = set(ids)
+        return {r.id: r for r in self._records.get(kind, []) if r.id in wanted}
 
     def entries(self, first: date | None = None, last: date | None = None) -> list[dict[str, Any]]:
         return self._entries
