@@ -35,7 +35,8 @@ class CrmGroup(TyperGroup):
             result = super().main(args=args, prog_name=prog_name or "crmctl",
                                   complete_var=complete_var, standalone_mode=False, **extra)
         except CrmError as exc:
-            _fail(f"crmctl: error: {exc}", exc.exit_code)
+            # One line, even quoting a value typed by hand with a line break in it.
+            _fail(f"crmctl: error: {exc}".replace("\n", "\\n"), exc.exit_code)
         except NoArgsIsHelpError as exc:  # bare `crmctl` or `crmctl add`: help, not an error
             typer.echo(exc.ctx.get_help() if exc.ctx else "")
             code = 0

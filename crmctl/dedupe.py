@@ -57,8 +57,8 @@ def _near(crm: Crm, new: Candidate, kind: str, company: str | None = None) -> li
     if company is None:
         forms = crm.index.name_forms(kind) if new.norm else None
         if forms is not None:
-            ids.update((forms.id_at(i), None)
-                       for i in _close(new, forms.sorted, forms.squashed, threshold))
+            ids.update((forms.id_at(i), None) for i in _close(
+                new, forms.sorted, forms.squashed, threshold, extra=forms.stale))
     elif new.norm:
         rows = crm.index.names([kind], company)
         norms = [sorted_words(r[3]) for r in rows]
@@ -72,18 +72,19 @@ def _near(crm: Crm, new: Candidate, kind: str, company: str | None = None) -> li
 
 
 def _close(new: Candidate, sorted_names: list[str], squashed: list[str],
-           threshold: float) -> list[int]:
+           threshold: float, extra: int = 0) -> list[int]:
     """Positions of the names worth scoring: close once word order is set aside (each name
-    given with its words sorted), or once spacing is."""
+    given with its words sorted), or once spacing is; the 20 closest of each, and ``extra``
+    more (lines that may be stale, each of which could take a live name's place)."""
     from rapidfuzz import fuzz, process
 
     if not new.norm or not sorted_names:
         return []
-    mine = sorted_words(new.norm)
+    mine, limit = sorted_words(new.norm), 20 + extra
     found = [i for _, _, i in process.extract(mine, sorted_names, scorer=fuzz.ratio,
-                                              score_cutoff=threshold - 25, limit=20)]
+                                              score_cutoff=threshold - 25, limit=limit)]
     return found + [i for _, _, i in process.extract(new.squashed, squashed, scorer=fuzz.ratio,
-                                                     score_cutoff=threshold - 10, limit=20)]
+                                                     score_cutoff=threshold - 10, limit=limit)]
 
 
 def _matches(crm: Crm, new: Candidate, ids: Iterable[str], kind: str) -> list[Match]:

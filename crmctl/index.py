@@ -28,6 +28,7 @@ from crmctl.tasks import TASK_FOLDER, fold as fold_tasks, is_task_path
 from crmctl.store import RECORD_FOLDERS, Crm, id_of_path, kind_of_path, record_path
 
 SCHEMA_VERSION = "16"
+_BUSY_MS = 30_000  # how long a command waits for another's write to the index
 FOLDERS = (*RECORD_FOLDERS, LOG_FOLDER, TASK_FOLDER)  # what the index reads
 _TABLES = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
@@ -51,8 +52,8 @@ CREATE INDEX IF NOT EXISTS names_norm ON names(norm);
 CREATE INDEX IF NOT EXISTS names_kind_norm ON names(kind, norm, id);
 -- Every name of a kind up to names.seq ``upto``, in the forms the duplicate guard matches,
 -- one per line (``name_forms``): a cache that the names after ``upto`` complete.
-CREATE TABLE IF NOT EXISTS name_forms(kind TEXT PRIMARY KEY, upto INTEGER, ids TEXT,
-    width INTEGER, sorted TEXT, squashed TEXT);
+CREATE TABLE IF NOT EXISTS name_forms(kind TEXT PRIMARY KEY, upto INTEGER, lines INTEGER,
+    ids TEXT, width INTEGER, sorted TEXT, squashed TEXT);
 CREATE INDEX IF NOT EXISTS names_kind_seq ON names(kind, seq);
 CREATE TABLE IF NOT EXISTS contacts(path TEXT, kind TEXT, id TEXT, type TEXT, value TEXT);
 CREATE INDEX IF NOT EXISTS contacts_value ON contacts(type, value);
@@ -150,7 +151,7 @@ class Index:
             self.path.with_name(self.path.name + suffix).unlink(missing_ok=True)
 
     def _open(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        db = sqlite3.connect(self.path, timeout=_BUSY_MS / 1000, isolation_level=None)
         try:
             version = db.execute("SELECT value FROM meta WHERE key='version'").fetchone()
         except sqlite3.OperationalError:  # a new file: no tables yet
@@ -159,7 +160,7 @@ class Index:
             # Written by another version of crmctl, maybe with other columns: start afresh.
             db.close()
             self._remove_files()
-            db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            db = sqlite3.connect(self.path, timeout=_BUSY_MS / 1000, isolation_level=None)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
         db.execute("PRAGMA cache_size=-65536")  # KiB
@@ -736,34 +737,42 @@ class Index:
         45 ms and sorting their words 16 more, of a guard meant to take 30 in all."""
         self.refresh()
         db = self.db
-        cached = db.execute("SELECT upto, ids, width, sorted, squashed FROM name_forms "
-                            "WHERE kind=?", (kind,)).fetchone()
-        if cached is not None:
-            # The names written since; those deleted since stay, and lead to no record.
+        kept = db.execute("SELECT upto, lines, ids, width, sorted, squashed FROM name_forms "
+                          "WHERE kind=?", (kind,)).fetchone()
+        if kept is not None:
+            upto, lines, ids, width, sorted_lines, squashed = kept
+            # The names written since, and how many of those kept are gone since (they
+            # stay, leading to no record or to its name as it is now).
             newer = db.execute("SELECT id, norm FROM names WHERE kind=? AND seq > ?",
-                               (kind, cached[0])).fetchall()
-            if len(newer) <= _NEWER_NAMES:
-                _, ids, width, sorted_lines, squashed = cached
+                               (kind, upto)).fetchall()
+            gone = lines - db.execute("SELECT count(*) FROM names WHERE kind=? AND seq <= ?",
+                                      (kind, upto)).fetchone()[0]
+            if len(newer) + gone <= _NEWER_NAMES:
                 forms = NameForms(ids, width, sorted_lines.split("\n"), squashed.split("\n"))
                 for rid, norm in newer:
                     forms.add(rid, norm)
+                forms.stale = gone
                 return forms
-        upto, id_lines, norms = db.execute(
-            "SELECT max(seq), group_concat(id, char(10)), group_concat(norm, char(10)) "
-            "FROM names WHERE kind=?", (kind,)).fetchone()
-        if upto is None:
-            return NameForms("", 0, [], [])
-        id_list = id_lines.split("\n")
-        width = max(map(len, id_list))
-        ids = "".join(rid.ljust(width) for rid in id_list)
-        sorted_lines = "\n".join(map(sorted_words, norms.split("\n")))
-        squashed = norms.replace(" ", "")
+        rows = db.execute("SELECT seq, id, norm FROM names WHERE kind=?", (kind,)).fetchall()
+        forms = NameForms("", 0, [], [])
+        if not rows:
+            return forms
+        # Each id as JSON, padded to one width: any id, spaces and line breaks included.
+        encoded = [json.dumps(rid) for _, rid, _ in rows]
+        width = max(map(len, encoded))
+        forms = NameForms("".join(e.ljust(width) for e in encoded), width,
+                          [sorted_words(norm) for _, _, norm in rows],
+                          [norm.replace(" ", "") for _, _, norm in rows])
         try:
-            db.execute("INSERT OR REPLACE INTO name_forms VALUES (?,?,?,?,?,?)",
-                       (kind, upto, ids, width, sorted_lines, squashed))
+            db.execute("PRAGMA busy_timeout=0")  # kept only if no other crmctl is writing
+            db.execute("INSERT OR REPLACE INTO name_forms VALUES (?,?,?,?,?,?,?)",
+                       (kind, max(seq for seq, _, _ in rows), len(rows), forms.id_text, width,
+                        "\n".join(forms.sorted), "\n".join(forms.squashed)))
         except sqlite3.OperationalError:
-            pass  # a read-only or busy index: the guard goes on without keeping them
-        return NameForms(ids, width, sorted_lines.split("\n"), squashed.split("\n"))
+            pass  # a busy or read-only index: the guard goes on without keeping them
+        finally:
+            db.execute(f"PRAGMA busy_timeout={_BUSY_MS}")
+        return forms
 
     def norms(self, kind: str) -> dict[tuple[str, str], str]:
         """(id, name or alias) -> that name normalised, for every record of a kind."""
@@ -905,27 +914,38 @@ class Index:
                 entries.append(entry)
         return entries
 
-    def task_context(self) -> tuple[str, ...]:
+    def task_context(self, named_folders: bool = True) -> tuple[str, ...]:
         """The folders that the context of the tasks (``tasks``) is read from in full: the
-        tasks, and the logs if one came from an activity (10,000 tasks for companies need
-        not read 1,000,000 log lines). What they are for is read by id (``records_by_id``)."""
+        tasks, the logs if one came from an activity (10,000 tasks for companies need not
+        read 1,000,000 log lines), and, with ``named_folders``, the folder of each kind of
+        record one of them is for (else those records are read by id)."""
         self.refresh((TASK_FOLDER,))
-        if self._task_context is None:  # asked again by each read of tasks: once
-            from_activity = self.db.execute(
-                "SELECT 1 FROM tasks WHERE json_extract(data, '$.activity') IS NOT NULL "
-                "LIMIT 1").fetchone()
-            self._task_context = (TASK_FOLDER, LOG_FOLDER) if from_activity else (TASK_FOLDER,)
-        return self._task_context
+        if self._task_context is None:  # asked again by each read of tasks: one pass, once
+            fields = ("deal", "person", "company", "activity")
+            named = self.db.execute("SELECT " + ", ".join(
+                f"max(json_extract(data, '$.{field}') IS NOT NULL)" for field in fields) +
+                " FROM tasks").fetchone()
+            self._task_context = tuple([TASK_FOLDER] + [
+                LOG_FOLDER if field == "activity" else KINDS[field].plural
+                for field, there in zip(fields, named) if there])
+        if named_folders:
+            return self._task_context
+        return tuple(f for f in self._task_context if f in (TASK_FOLDER, LOG_FOLDER))
 
     def task_context_left_out(self) -> list[tuple[str, str]]:
         """(path, error) of the files of what the tasks last read with their context are
         for that could not be read: those tasks show the id instead of the name."""
         return list(self._named_broken)
 
-    def tasks(self, status: str | None = "open", context: bool = True) -> list[dict[str, Any]]:
+    def tasks(self, status: str | None = "open", context: bool = True,
+              named_folders: bool = True) -> list[dict[str, Any]]:
         """Task states, each with ``about`` (the name of what it is for) and ``from_note``
-        (the first line of the note of the activity it came from), unless not ``context``."""
-        self.refresh(self.task_context() if context else (TASK_FOLDER,))
+        (the first line of the note of the activity it came from), unless not ``context``.
+        Without ``named_folders``, what they are for is read by id, not with its whole
+        folder: a report, kept once built (a cold task report at 100,000 companies: 1.3 s,
+        not 5), where a listing run again and again does better with the folder in the
+        index (0.5 s a `task list --all`, not 1)."""
+        self.refresh(self.task_context(named_folders) if context else (TASK_FOLDER,))
         if not context:
             return [json.loads(data) for (data,) in self.db.execute(
                 "SELECT data FROM tasks" + (" WHERE status=?" if status else ""),
@@ -993,15 +1013,17 @@ _NEWER_NAMES = 1000
 
 class NameForms:
     """The names of a kind, line by line: ``sorted`` with their words in order (plain
-    ratio on them is rapidfuzz's token_sort_ratio), ``squashed`` without spaces, and the
-    record ids. Those are padded to one width, so the few that come close are read without
-    splitting 100,000 of them."""
+    ratio on two normalised names so is rapidfuzz's token_sort_ratio), ``squashed`` without
+    spaces, and the record ids, padded to one width so that the few lines that come close
+    are read without splitting 100,000. ``stale``: lines that may be of names gone since;
+    a match on one of them must not take the place of a live name."""
 
-    def __init__(self, ids: str, width: int, sorted_names: list[str],
+    def __init__(self, id_text: str, width: int, sorted_names: list[str],
                  squashed: list[str]) -> None:
-        self._ids, self._width = ids, width
+        self.id_text, self._width = id_text, width
         self._extra: list[str] = []
         self.sorted, self.squashed = sorted_names, squashed
+        self.stale = 0
 
     def add(self, rid: str, norm: str) -> None:
         self._extra.append(rid)
@@ -1012,7 +1034,7 @@ class NameForms:
         kept = len(self.sorted) - len(self._extra)
         if position >= kept:
             return self._extra[position - kept]
-        return self._ids[position * self._width:(position + 1) * self._width].rstrip(" ")
+        return json.loads(self.id_text[position * self._width:(position + 1) * self._width])
 
 
 class _Rows:

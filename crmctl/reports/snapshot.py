@@ -91,8 +91,8 @@ class Snapshot:
     def tasks(self) -> list[dict[str, Any]]:
         # Each task's context (what it is for, the note it came from) is read from the
         # folders of what the tasks name: what is broken there may be missing from it.
-        self._reading(*self.crm.index.task_context())
-        tasks = self.crm.index.tasks(status=None)
+        self._reading(*self.crm.index.task_context(named_folders=False))
+        tasks = self.crm.index.tasks(status=None, named_folders=False)
         self.broken += self.crm.index.task_context_left_out()
         return tasks
 
