@@ -181,6 +181,18 @@ class Index:
         written, self._seen_version = version != self._seen_version, version
         return written
 
+    @contextlib.contextmanager
+    def _snapshot(self) -> Iterator[None]:
+        """Reads that see one state of the index, whatever another crmctl commits meanwhile."""
+        if self.db.in_transaction:
+            yield
+            return
+        self.db.execute("BEGIN")
+        try:
+            yield
+        finally:
+            self.db.execute("COMMIT")
+
     def _meta(self, key: str) -> str | None:
         row = self.db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
         return row[0] if row else None
@@ -584,7 +596,7 @@ class Index:
     def get(self, kind: str, record_id: str) -> Record | None:
         if not isinstance(record_id, str):  # a hand edit put a list or a mapping there
             return None
-        self.refresh()
+        self.refresh((KINDS[kind].plural,))
         if not self.scan_worktree and self.reread_records:
             self._reread_record(kind, record_id)
         row = self.db.execute(
@@ -605,25 +617,30 @@ class Index:
         self.refresh(())
         if not wanted:
             return {}, []
+        # Each id's record is the file named by it, loaded or not: a file whose id: says
+        # otherwise (crmctl check names it) reads the same either way.
+        paths = {record_path(kind, rid): rid for rid in wanted}
         if _covers(self._loaded, folder):
             found, broken = {}, []
-            listed = sorted(wanted)
+            listed = sorted(paths)
             for start in range(0, len(listed), 500):  # SQLite's limit on variables
                 chunk = listed[start:start + 500]
-                for path, rid, data, error in self.db.execute(
-                        "SELECT path, id, data, error FROM records WHERE kind=? AND id IN "
-                        f"({','.join('?' * len(chunk))})", (kind, *chunk)):
+                for path, data, error in self.db.execute(
+                        "SELECT path, data, error FROM records WHERE path IN "
+                        f"({','.join('?' * len(chunk))})", chunk):
                     if data is not None:
-                        found[rid] = self._record(kind, data, path)
+                        found[paths[path]] = self._record(kind, data, path)
                     elif error is not None:
                         broken.append((path, error))
             return found, sorted(broken)
-        paths = {record_path(kind, rid): rid for rid in wanted}
-        head = self._meta("head")
-        # Only paths git named are read from the work tree: an id is a hand-editable string.
-        differ = {row[0] for row in self.db.execute(
-            "SELECT path FROM worktree WHERE substr(path, 1, ?) = ?",
-            (len(folder) + 1, f"{folder}/"))} if head else set(self._files_on_disk([folder]))
+        with self._snapshot():  # the commit and the paths that differ from it, as one
+            head = self._meta("head")
+            # Only paths git named are read from the work tree: an id is a hand-typed string.
+            differ = {row[0] for row in self.db.execute(
+                "SELECT path FROM worktree WHERE substr(path, 1, ?) = ?",
+                (len(folder) + 1, f"{folder}/"))} if head else None
+        if differ is None:
+            differ = set(self._files_on_disk([folder]))
         texts: dict[str, bytes] = {}
         for path in sorted(differ & paths.keys()):
             with contextlib.suppress(FileNotFoundError, IsADirectoryError):
@@ -662,7 +679,7 @@ class Index:
     def read_files(self, paths: Sequence[str]) -> None:
         """Index these files as they are now, whatever the last scan said of them. Each is
         noted as differing from HEAD, so that the next full refresh reads it again."""
-        self.refresh()
+        self.refresh(())  # a folder not read yet reads them when it is
         self.db.execute("BEGIN IMMEDIATE")
         try:
             self._reload(paths, self._stored_loaded())
@@ -676,7 +693,7 @@ class Index:
 
     def latest_amendments(self, entry_ids: Sequence[str]) -> dict[str, str]:
         """Entry id -> the UTC time of its latest amendment, for entries that have one."""
-        self.refresh()
+        self.refresh((LOG_FOLDER,))
         found: dict[str, str] = {}
         ids = list(entry_ids)
         for start in range(0, len(ids), 500):
@@ -688,14 +705,15 @@ class Index:
 
     def merged_into(self, kind: str, record_id: str) -> Record | None:
         """The record that a duplicate with this id was merged into, if any."""
-        self.refresh()
+        self.refresh((KINDS[kind].plural,))
         row = self.db.execute("SELECT id FROM contacts WHERE type='merged' AND value=? AND kind=?",
                               (record_id, kind)).fetchone()
         return self.get(kind, row[0]) if row else None
 
     def kinds_with_id(self, record_id: str, kinds: Iterable[str],
                       company: str | None = None) -> list[str]:
-        self.refresh()
+        kinds = list(kinds)
+        self.refresh(_folders_of(kinds))
         where, args = _kinds_clause(kinds, company)
         return [r[0] for r in self.db.execute(
             f"SELECT DISTINCT kind FROM names WHERE id=? AND {where}", (record_id, *args))] or \
@@ -726,7 +744,8 @@ class Index:
     def names(self, kinds: Iterable[str],
               company: str | None = None) -> list[tuple[str, str, str, str]]:
         """(kind, id, name, normalised name) of every name and alias of these kinds."""
-        self.refresh()
+        kinds = list(kinds)
+        self.refresh(_folders_of(kinds))
         where, args = _kinds_clause(kinds, company)
         return self.db.execute(
             f"SELECT kind, id, name, norm FROM names WHERE {where}", args).fetchall()
@@ -735,7 +754,7 @@ class Index:
         """Every name and alias of a kind, as the duplicate guard of ``add`` matches them
         all. Kept ready in the index: at 100,000 companies, reading the names as rows took
         45 ms and sorting their words 16 more, of a guard meant to take 30 in all."""
-        self.refresh()
+        self.refresh((KINDS[kind].plural,))
         db = self.db
         kept = db.execute("SELECT upto, lines, ids, width, sorted, squashed FROM name_forms "
                           "WHERE kind=?", (kind,)).fetchone()
@@ -776,13 +795,14 @@ class Index:
 
     def norms(self, kind: str) -> dict[tuple[str, str], str]:
         """(id, name or alias) -> that name normalised, for every record of a kind."""
-        self.refresh()
+        self.refresh((KINDS[kind].plural,))
         return {(rid, name): norm for rid, name, norm in self.db.execute(
             "SELECT id, name, norm FROM names WHERE kind=?", (kind,))}
 
     def by_folded_name(self, folded: str, kinds: Iterable[str],
                        company: str | None = None) -> list[tuple[str, str, str]]:
-        self.refresh()
+        kinds = list(kinds)
+        self.refresh(_folders_of(kinds))
         where, args = _kinds_clause(kinds, company)
         return self.db.execute(
             f"SELECT DISTINCT kind, id, name FROM names WHERE folded=? AND {where}",
@@ -791,7 +811,8 @@ class Index:
     def by_normalized_name(self, text: str, kinds: Iterable[str],
                            company: str | None = None) -> list[tuple[str, str, str]]:
         """Records whose name or alias normalises like ``text`` (legal suffixes set aside)."""
-        self.refresh()
+        kinds = list(kinds)
+        self.refresh(_folders_of(kinds))
         found = []
         for kind in kinds:
             where, args = _kinds_clause([kind], company)
@@ -804,7 +825,8 @@ class Index:
                       company: str | None = None) -> list[tuple[str, str, str]]:
         """Records with a name in which every word of ``text`` begins a word: "acme"
         finds "Acme Products", "gen mot" finds "General Motors"."""
-        self.refresh()
+        kinds = list(kinds)
+        self.refresh(_folders_of(kinds))
         found: dict[tuple[str, str], str] = {}
         for kind in kinds:
             words = normalize(kind, text).split()
@@ -821,7 +843,7 @@ class Index:
         return [(kind, rid, name) for (kind, rid), name in found.items()]
 
     def by_contact(self, kind: str, type_: str, value: str) -> list[tuple[str, str]]:
-        self.refresh()
+        self.refresh((KINDS[kind].plural,))
         return self.db.execute(
             "SELECT DISTINCT c.id, r.name FROM contacts c JOIN records r ON r.path = c.path "
             "WHERE c.kind=? AND c.type=? AND c.value=?", (kind, type_, value.lower())).fetchall()
@@ -831,7 +853,8 @@ class Index:
         """(value, description) for shell completion: ids that start with ``prefix`` (with
         the name as description), and names that start with it exactly (the shell keeps only
         what begins with the text typed)."""
-        self.refresh()
+        kinds = list(kinds)
+        self.refresh(_folders_of(kinds))
         where, args = _kinds_clause(kinds, None)
         like = _like_prefix(prefix.lower())
         found = [(rid, name) for rid, name in self.db.execute(
@@ -848,7 +871,9 @@ class Index:
                  kind: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
         """Log entries about a company (with its people and deals), a person or a deal,
         newest first; each entry is the folded JSON object of its line."""
-        self.refresh()
+        # Entries since a day are in the logs of its month on (``log_months``): heads_up
+        # of the last fortnight reads weeks, not years.
+        self.refresh(self.log_months(since_utc[:10]) if since_utc else (LOG_FOLDER,))
         where, args = [], []
         for column, value in (("company", company), ("person", person), ("deal", deal),
                               ("kind", kind)):
@@ -954,7 +979,7 @@ class Index:
                                         (status,) if status else ())
 
     def task_exists(self, task_id: str) -> bool:
-        self.refresh()
+        self.refresh((TASK_FOLDER,))
         return self.db.execute("SELECT 1 FROM tasks WHERE id=?", (task_id,)).fetchone() is not None
 
     def tasks_with_prefix(self, prefix: str) -> list[dict[str, Any]]:
@@ -988,7 +1013,7 @@ class Index:
 
     def timeline_count(self, *, company: str | None = None, person: str | None = None,
                        deal: str | None = None) -> int:
-        self.refresh()
+        self.refresh((LOG_FOLDER,))
         column, value = next((c, v) for c, v in (("company", company), ("person", person),
                                                  ("deal", deal)) if v is not None)
         return self.db.execute(f"SELECT COUNT(DISTINCT id) FROM activities WHERE {column}=?",
@@ -1090,6 +1115,11 @@ def _with_progress(items: Iterator[Any], total: int) -> Iterator[Any]:
 
 # json.loads with any option builds a new decoder per call: a tenth of reading 100,000 rows.
 _exact = json.JSONDecoder(parse_float=Decimal).decode  # numbers exactly as stored
+
+
+def _folders_of(kinds: Iterable[str]) -> tuple[str, ...]:
+    """The folders that the records of these kinds live in: all a query about them reads."""
+    return tuple(KINDS[kind].plural for kind in kinds)
 
 
 def _tables_of(folder: str) -> tuple[str, ...]:

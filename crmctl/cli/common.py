@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
-from typing import TYPE_CHECKING, Annotated, Optional, Sequence
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
@@ -100,12 +100,10 @@ def say(message: str) -> None:
     typer.echo(message, err=True)
 
 
-def warn_broken(crm, folders: tuple[str, ...] | None = None,  # type: ignore[no-untyped-def]
-                also: Sequence[tuple[str, str]] = ()) -> None:
+def warn_broken(crm, folders: tuple[str, ...] | None = None) -> None:  # type: ignore[no-untyped-def]
     """One line on stderr when files or log lines could not be read (so are left out): in
-    ``folders``, the ones the command read, or in all of them; and ``also``, files it read
-    alone."""
-    broken = (crm.index.broken(folders) if folders else crm.index.broken()) + list(also)
+    ``folders``, the ones the command read, or in all of them."""
+    broken = crm.index.broken(folders) if folders else crm.index.broken()
     if broken:
         more = f" and {len(broken) - 1} more" if len(broken) > 1 else ""
         say(f"crmctl: warning: left out as unreadable: {broken[0][1]}{more} (run crmctl check)")

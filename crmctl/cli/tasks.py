@@ -81,7 +81,7 @@ def list_(
         warn_broken(crm, (TASK_FOLDER,))
         write_ids(t["id"] for t in tasks)
         return
-    warn_broken(crm, crm.index.task_context(), also=crm.index.task_context_left_out())
+    warn_broken(crm, crm.index.task_context())  # the folders of what they are for too
     if fmt != Format.table:
         columns = ["id", "text", "due", "overdue", "priority", "assignee", "status", "about",
                    "company", "person", "deal", "from_note", "rule", "created", "created_by",
