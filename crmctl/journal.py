@@ -25,7 +25,10 @@ TEMP_SUFFIX = ".crmctl-tmp"
 KEPT_FOLDER = "crmctl-kept"
 DEFAULT_LOCK_TIMEOUT = 30.0
 # Lock files git leaves behind when it is killed; a stale HEAD.lock blocks every later commit.
-GIT_LOCKS = ("index.lock", "HEAD.lock")
+# git's locks a write may die holding: the index and HEAD, and the commit-graph (kept now and
+# then within a write, ``Git.commit_paths``: a lock of it left behind stops every later update).
+GIT_LOCKS = ("index.lock", "HEAD.lock", "objects/info/commit-graph.lock",
+             "objects/info/commit-graphs/commit-graph-chain.lock")
 # A git lock made while the killed write ran (within this many seconds of its journal) is
 # that write's; any other lock younger than STALE_AFTER may be a git command the user is
 # running right now (`git commit` holds index.lock while its editor is open).

@@ -191,6 +191,22 @@ def test_the_next_write_undoes_a_killed_add_of_another_company(cli, crm_root):
     assert cli.ok("check").exit_code == 0
 
 
+def test_a_commit_graph_lock_left_by_a_killed_write_is_cleared_by_the_next_write(cli, crm_root):
+    """crmctl keeps git's commit-graph now and then within a write, its journal still there:
+    killed meanwhile, it leaves git's lock of the graph, which would stop every later upkeep
+    of it (git writes no graph while that lock is there)."""
+    cli.ok("add", "company", "Acme Products, Inc.")
+    leave_killed_write(crm_root, {GLOBEX: None}, {GLOBEX: globex_file()[:40]})
+    graphs = crm_root / ".git" / "objects" / "info" / "commit-graphs"
+    graphs.mkdir(parents=True, exist_ok=True)
+    (graphs / "commit-graph-chain.lock").write_text("")
+
+    cli.ok("add", "company", "Initech")
+
+    assert not (graphs / "commit-graph-chain.lock").exists()
+    git(crm_root, "commit-graph", "write", "--reachable", "--split")  # git can keep it again
+
+
 def test_rerunning_the_killed_command_succeeds(cli, crm_root):
     """The natural retry: the same `add` again, after it was killed part-way."""
     cli.ok("add", "company", "Acme Products, Inc.")
