@@ -750,16 +750,34 @@ class Index:
         return self.db.execute(
             f"SELECT kind, id, name, norm FROM names WHERE {where}", args).fetchall()
 
-    def name_forms(self, kind: str) -> NameForms:
+    def kept_name_forms(self, kind: str) -> NameForms | None:
+        """The names of a kind as the guard last kept them, read without bringing the index
+        up to date first: an ``add`` reads them while git status looks for hand edits, and
+        ``name_forms`` completes them after. None if there are none (or no index yet)."""
+        try:
+            kept = self.db.execute("SELECT upto, lines, ids, width, sorted, squashed "
+                                   "FROM name_forms WHERE kind=?", (kind,)).fetchone()
+        except sqlite3.Error:
+            return None
+        if kept is None:
+            return None
+        upto, lines, ids, width, sorted_lines, squashed = kept
+        return NameForms(ids, width, sorted_lines.split("\n"), squashed.split("\n"),
+                         kept=(upto, lines))
+
+    def name_forms(self, kind: str, ready: NameForms | None = None) -> NameForms:
         """Every name and alias of a kind, as the duplicate guard of ``add`` matches them
-        all. Kept ready in the index: at 100,000 companies, reading the names as rows took
-        45 ms and sorting their words 16 more, of a guard meant to take 30 in all."""
+        all; ``ready``: those ``kept_name_forms`` read earlier. Kept ready in the index: at
+        100,000 companies, reading the names as rows took 45 ms and sorting their words 16
+        more, of a guard meant to take 30 in all."""
         self.refresh((KINDS[kind].plural,))
         db = self.db
-        kept = db.execute("SELECT upto, lines, ids, width, sorted, squashed FROM name_forms "
-                          "WHERE kind=?", (kind,)).fetchone()
-        if kept is not None:
-            upto, lines, ids, width, sorted_lines, squashed = kept
+        state = db.execute("SELECT upto, lines FROM name_forms WHERE kind=?", (kind,)).fetchone()
+        forms = ready if ready is not None and ready.kept == state else None
+        if forms is None and state is not None:
+            forms = self.kept_name_forms(kind)  # kept anew since (by another crmctl)
+        if forms is not None and forms.kept is not None:
+            upto, lines = forms.kept
             # The names written since, and how many of those kept are gone since (they
             # stay, leading to no record or to its name as it is now).
             newer = db.execute("SELECT id, norm FROM names WHERE kind=? AND seq > ?",
@@ -767,10 +785,10 @@ class Index:
             gone = lines - db.execute("SELECT count(*) FROM names WHERE kind=? AND seq <= ?",
                                       (kind, upto)).fetchone()[0]
             if len(newer) + gone <= _NEWER_NAMES:
-                forms = NameForms(ids, width, sorted_lines.split("\n"), squashed.split("\n"))
                 for rid, norm in newer:
                     forms.add(rid, norm)
                 forms.stale = gone
+                forms.kept = None  # completed: not to be completed twice
                 return forms
         rows = db.execute("SELECT seq, id, norm FROM names WHERE kind=?", (kind,)).fetchall()
         forms = NameForms("", 0, [], [])
@@ -1044,11 +1062,12 @@ class NameForms:
     a match on one of them must not take the place of a live name."""
 
     def __init__(self, id_text: str, width: int, sorted_names: list[str],
-                 squashed: list[str]) -> None:
+                 squashed: list[str], kept: tuple[int, int] | None = None) -> None:
         self.id_text, self._width = id_text, width
         self._extra: list[str] = []
         self.sorted, self.squashed = sorted_names, squashed
         self.stale = 0
+        self.kept = kept  # (upto, lines) as read from the index, until completed
 
     def add(self, rid: str, norm: str) -> None:
         self._extra.append(rid)

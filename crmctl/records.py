@@ -11,7 +11,7 @@ from typing import Any, Iterable, Mapping, Sequence
 from crmctl import yamlio
 from crmctl.change import Change
 from crmctl.dates import parse_date, stamp
-from crmctl.dedupe import Match, similar_companies, similar_people
+from crmctl.dedupe import Match, names_ready, similar_companies, similar_people
 from crmctl.errors import Conflict, NotFound, UserError
 from crmctl.identity import Actor
 from crmctl.model import KINDS, Record
@@ -247,11 +247,12 @@ def add_company(crm: Crm, name: str, *, actor: Actor, now: datetime, domain: str
                   source=source, tags=_tags(tags))
     fields["owner"], routed_to = _routed_owner(crm, owner, fields)
     _precheck(crm, "company", fields, now)
+    ready = None if force else names_ready(crm)
     # Lookups, the duplicate guard and the choice of id happen under the lock, so two
     # concurrent adds of one name cannot both pass the guard.
     with Change(crm, actor.identity, now) as change:
         if not force:
-            matches = similar_companies(crm, name, domain)
+            matches = similar_companies(crm, name, domain, ready)
             if matches:
                 raise _duplicate_error("company", name, matches)
         # The id leaves out legal suffixes: "Acme Products, Inc." is acme-products.
