@@ -67,16 +67,12 @@ def _near(crm: Crm, new: Candidate, kind: str, company: str | None = None,
     its kind, or of its company for a person), and any record sharing its domain or an email."""
     threshold = float(crm.process.duplicate_threshold)
     ids: dict[str, None] = {}
-    if company is None:
-        forms = crm.index.name_forms(kind, ready) if new.norm else None
-        if forms is not None:
-            ids.update((forms.id_at(i), None) for i in _close(
-                new, forms.sorted, forms.squashed, threshold, extra=forms.stale))
-    elif new.norm:
-        rows = crm.index.names([kind], company)
-        norms = [sorted_words(r[3]) for r in rows]
-        ids.update((rows[i][1], None) for i in _close(
-            new, norms, [r[3].replace(" ", "") for r in rows], threshold))
+    if new.norm:
+        from crmctl.index import NameForms
+
+        forms = crm.index.name_forms(kind, ready) if company is None else NameForms.made(
+            (rid, norm) for _, rid, _, norm in crm.index.names([kind], company))
+        ids.update((forms.id_at(i), None) for i in _close(new, forms, threshold))
     for value, type_ in ([(new.domain, "domain")] if new.domain else []) + \
             [(email, "email") for email in new.emails]:
         for rid, _ in crm.index.by_contact(kind, type_, value):
@@ -84,19 +80,19 @@ def _near(crm: Crm, new: Candidate, kind: str, company: str | None = None,
     return list(ids)
 
 
-def _close(new: Candidate, sorted_names: list[str], squashed: list[str],
-           threshold: float, extra: int = 0) -> list[int]:
+def _close(new: Candidate, forms: NameForms, threshold: float) -> list[int]:
     """Positions of the names worth scoring: close once word order is set aside (each name
-    given with its words sorted), or once spacing is; the 20 closest of each, and ``extra``
-    more (lines that may be stale, each of which could take a live name's place)."""
+    given with its words sorted), or once spacing is; the 20 closest of each, and one more
+    for each line that may be stale (it could take a live name's place)."""
     from rapidfuzz import fuzz, process
 
-    if not new.norm or not sorted_names:
+    if not new.norm or not forms.sorted:
         return []
-    mine, limit = sorted_words(new.norm), 20 + extra
-    found = [i for _, _, i in process.extract(mine, sorted_names, scorer=fuzz.ratio,
+    mine, limit = sorted_words(new.norm), 20 + forms.stale
+    found = [i for _, _, i in process.extract(mine, forms.sorted, scorer=fuzz.ratio,
                                               score_cutoff=threshold - 25, limit=limit)]
-    return found + [i for _, _, i in process.extract(new.squashed, squashed, scorer=fuzz.ratio,
+    return found + [i for _, _, i in process.extract(new.squashed, forms.squashed,
+                                                     scorer=fuzz.ratio,
                                                      score_cutoff=threshold - 10, limit=limit)]
 
 

@@ -562,11 +562,8 @@ class Index:
 
     def _insert(self, record: Record, rows: "_Rows") -> None:
         """Add one record's rows to ``rows`` (inserted by ``_store_many``)."""
+        record = _with_an_id(record)
         data = record.data
-        if not isinstance(data.get("id"), str) or not data.get("id"):
-            # A hand edit dropped the id: list it under its file name; check reports it.
-            record = Record(record.kind, {**data, "id": id_of_path(record.path)}, record.path)
-            data = record.data
         tags = data.get("tags")
         rows.records.append(
             (record.path, record.kind, record.id, record.name, _text(data.get("company")),
@@ -653,13 +650,9 @@ class Index:
         found, broken = {}, []
         for path, text in sorted(texts.items()):
             try:
-                record = self.crm.parse(path, text)
+                found[paths[path]] = _with_an_id(self.crm.parse(path, text))
             except DataError as exc:
                 broken.append((path, str(exc)))
-                continue
-            if not isinstance(record.data.get("id"), str) or not record.data.get("id"):
-                record = Record(kind, {**record.data, "id": paths[path]}, path)  # as _insert
-            found[paths[path]] = record
         return found, broken
 
     def error_of(self, kind: str, record_id: str) -> str | None:
@@ -791,20 +784,14 @@ class Index:
                 forms.kept = None  # completed: not to be completed twice
                 return forms
         rows = db.execute("SELECT seq, id, norm FROM names WHERE kind=?", (kind,)).fetchall()
-        forms = NameForms("", 0, [], [])
+        forms = NameForms.made((rid, norm) for _, rid, norm in rows)
         if not rows:
             return forms
-        # Each id as JSON, padded to one width: any id, spaces and line breaks included.
-        encoded = [json.dumps(rid) for _, rid, _ in rows]
-        width = max(map(len, encoded))
-        forms = NameForms("".join(e.ljust(width) for e in encoded), width,
-                          [sorted_words(norm) for _, _, norm in rows],
-                          [norm.replace(" ", "") for _, _, norm in rows])
         try:
             db.execute("PRAGMA busy_timeout=0")  # kept only if no other crmctl is writing
             db.execute("INSERT OR REPLACE INTO name_forms VALUES (?,?,?,?,?,?,?)",
-                       (kind, max(seq for seq, _, _ in rows), len(rows), forms.id_text, width,
-                        "\n".join(forms.sorted), "\n".join(forms.squashed)))
+                       (kind, max(seq for seq, _, _ in rows), len(rows), forms.id_text,
+                        forms.width, "\n".join(forms.sorted), "\n".join(forms.squashed)))
         except sqlite3.OperationalError:
             pass  # a busy or read-only index: the guard goes on without keeping them
         finally:
@@ -1063,11 +1050,22 @@ class NameForms:
 
     def __init__(self, id_text: str, width: int, sorted_names: list[str],
                  squashed: list[str], kept: tuple[int, int] | None = None) -> None:
-        self.id_text, self._width = id_text, width
+        self.id_text, self.width = id_text, width
         self._extra: list[str] = []
         self.sorted, self.squashed = sorted_names, squashed
         self.stale = 0
         self.kept = kept  # (upto, lines) as read from the index, until completed
+
+    @classmethod
+    def made(cls, names: Iterable[tuple[str, str]]) -> "NameForms":
+        """The forms of these (id, normalised name) pairs."""
+        pairs = list(names)
+        # Each id as JSON, padded to one width: any id, spaces and line breaks included.
+        encoded = [json.dumps(rid) for rid, _ in pairs]
+        width = max(map(len, encoded), default=0)
+        return cls("".join(e.ljust(width) for e in encoded), width,
+                   [sorted_words(norm) for _, norm in pairs],
+                   [norm.replace(" ", "") for _, norm in pairs])
 
     def add(self, rid: str, norm: str) -> None:
         self._extra.append(rid)
@@ -1078,7 +1076,7 @@ class NameForms:
         kept = len(self.sorted) - len(self._extra)
         if position >= kept:
             return self._extra[position - kept]
-        return json.loads(self.id_text[position * self._width:(position + 1) * self._width])
+        return json.loads(self.id_text[position * self.width:(position + 1) * self.width])
 
 
 class _Rows:
@@ -1134,6 +1132,13 @@ def _with_progress(items: Iterator[Any], total: int) -> Iterator[Any]:
 
 # json.loads with any option builds a new decoder per call: a tenth of reading 100,000 rows.
 _exact = json.JSONDecoder(parse_float=Decimal).decode  # numbers exactly as stored
+
+
+def _with_an_id(record: Record) -> Record:
+    """A hand edit dropped the id: the record is listed under its file name (check says so)."""
+    if isinstance(record.data.get("id"), str) and record.data.get("id"):
+        return record
+    return Record(record.kind, {**record.data, "id": id_of_path(record.path)}, record.path)
 
 
 def _folders_of(kinds: Iterable[str]) -> tuple[str, ...]:

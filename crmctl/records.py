@@ -18,7 +18,7 @@ from crmctl.model import KINDS, Record
 from crmctl.names import check_name, normalize_company, normalize_person, slugify
 from crmctl.render import money as money_text
 from crmctl.resolve import resolve
-from crmctl.schemas import coerce, field_order, load_schema
+from crmctl.schemas import field_order, load_schema
 from crmctl.store import Crm, record_path
 
 _DOMAIN_PREFIX = re.compile(r"^(?:[a-z]+://)?(?:www\.)?")
@@ -81,8 +81,7 @@ def validated(crm: Crm, kind: str, fields: Mapping[str, Any]) -> dict[str, Any]:
     document.update((key, value) for key, value in fields.items()
                     if key not in document and key not in order
                     and value not in (None, [], ""))
-    schema = crm.record_schema(kind)
-    typed = coerce(document, schema)
+    typed = crm.coercer(kind)(document)
     problems = [message for _, message in crm.validator(kind).errors(typed)]
     if problems:
         raise UserError("; ".join(problems))

@@ -16,7 +16,7 @@ from crmctl.dates import _localize
 from crmctl.errors import DataError, UserError
 from crmctl.gitops import GitError, Identity
 from crmctl.model import KINDS, Record
-from crmctl.store import RECORD_FOLDERS, Crm, kind_of_path
+from crmctl.store import RECORD_FOLDERS, Crm, id_of_path, kind_of_path
 from crmctl.tasks import TASK_FOLDER, fold as fold_tasks, is_task_path
 
 
@@ -144,8 +144,9 @@ class PastSnapshot(Snapshot):
         return self._sane(kind, sorted(self._records.get(kind, []), key=lambda r: r.name.lower()))
 
     def records_by_id(self, kind: str, ids: Iterable[str]) -> dict[str, Record]:
-        wanted = set(ids)
-        return {r.id: r for r in self._records.get(kind, []) if r.id in wanted}
+        wanted = set(ids)  # each the file named by it, as Index.records_by_id has them
+        return {id_of_path(r.path): r for r in self._records.get(kind, [])
+                if id_of_path(r.path) in wanted}
 
     def entries(self, first: date | None = None, last: date | None = None) -> list[dict[str, Any]]:
         return self._entries
