@@ -25,13 +25,14 @@ from typing import NamedTuple
 
 from crmctl.commandline import split_globals
 from crmctl.gitenv import GIT_AT_WORK, JOURNAL, LOCK, clean_env, status_command
-from crmctl.location import TASK_FOLDER, crm_folder
+from crmctl.location import TASK_FOLDER, crm_folder, folders_an_add_reads
 
 # Commands whose first git call is that status: the reads, and the writes that must see a
 # record made by hand (add's duplicate guard, edit). `log`, `move` and `task add` skip it.
 SCANNING_COMMANDS = {"show", "list", "report", "dedupe", "blame", "add", "edit"}
 SCANNING_SUBCOMMANDS = {("task", "list")}
 QUIET = {"-q", "--quiet"}
+ADDED_KINDS = {"company", "person", "deal"}
 
 
 class _Started(NamedTuple):
@@ -64,9 +65,7 @@ def start(args: list[str]) -> None:
     options, words = split
     if not _scans(words):
         return
-    # The ids of the open tasks come from task files alone (``list_tasks``).
-    pathspec = (TASK_FOLDER,) if words[:2] == ["task", "list"] and QUIET & set(words) \
-        and not any(w.partition("=")[0] == "--for" for w in words) else ()
+    pathspec = _pathspec(words)
     root = crm_folder(options.get("--dir"))
     if root is None:
         return  # the command will say what is wrong
@@ -118,6 +117,16 @@ def discard() -> None:
     global _settled
     settle()
     _settled = None
+
+
+def _pathspec(words: list[str]) -> tuple[str, ...]:
+    """The folders the command's scan covers, as it narrows it; () for the whole tree."""
+    options = {w.partition("=")[0] for w in words if w.startswith("-")}
+    if words[:2] == ["task", "list"] and QUIET & options and "--for" not in options:
+        return (TASK_FOLDER,)  # the ids of the open tasks come from task files alone
+    if words[0] == "add" and len(words) > 1 and words[1] in ADDED_KINDS:
+        return folders_an_add_reads(words[1], "--person" in options)
+    return ()
 
 
 def _scans(words: list[str]) -> bool:

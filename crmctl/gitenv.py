@@ -23,10 +23,14 @@ def status_command(may_lock: bool, pathspec: tuple[str, ...] | list[str] = ()) -
     `git status` ("normal"): in any other, each crmctl read after the user's `git status`,
     and each `git status` after it, scanned every folder again (0.5-0.8 s). Only when
     ``may_lock`` may git take its index.lock, to save that cache.
+
+    With a ``pathspec``, git keeps no untracked cache: it lists the files it tracks alone,
+    and ``new_files`` finds the others.
     """
+    untracked = "no" if pathspec else "normal"
     return ["git", *([] if may_lock else ["--no-optional-locks"]),
             "-c", "core.untrackedCache=true", "-c", "status.showUntrackedFiles=normal",
-            "status", "--porcelain=v1", "-z", "--untracked-files=normal", "--no-renames",
+            "status", "--porcelain=v1", "-z", f"--untracked-files={untracked}", "--no-renames",
             "--ignore-submodules", *(["--", *pathspec] if pathspec else [])]
 
 

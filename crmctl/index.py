@@ -19,15 +19,17 @@ from typing import Any, Iterable, Iterator, Sequence
 
 from crmctl import early_status
 from crmctl.errors import Conflict, DataError
+from crmctl.gitenv import paths_under
 from crmctl.gitops import GitError
 from crmctl.journal import crm_lock, git_at_work, recover_if_needed
 from crmctl.model import KINDS, Record, exact_json
 from crmctl.names import fold, normalize_company, normalize_person, sorted_words
+from crmctl.new_files import Listing, new_files
 from crmctl.activities import LOG_FOLDER, is_log_path, parse_log
 from crmctl.tasks import TASK_FOLDER, fold as fold_tasks, is_task_path
 from crmctl.store import RECORD_FOLDERS, Crm, id_of_path, kind_of_path, record_path
 
-SCHEMA_VERSION = "16"
+SCHEMA_VERSION = "17"
 _BUSY_MS = 30_000  # how long a command waits for another's write to the index
 FOLDERS = (*RECORD_FOLDERS, LOG_FOLDER, TASK_FOLDER)  # what the index reads
 _TABLES = """
@@ -59,6 +61,9 @@ CREATE TABLE IF NOT EXISTS contacts(path TEXT, kind TEXT, id TEXT, type TEXT, va
 CREATE INDEX IF NOT EXISTS contacts_value ON contacts(type, value);
 CREATE INDEX IF NOT EXISTS contacts_path ON contacts(path);
 CREATE TABLE IF NOT EXISTS worktree(path TEXT PRIMARY KEY, digest TEXT);
+-- What a narrowed scan last found new in each folder one down (``new_files``).
+CREATE TABLE IF NOT EXISTS listings(folder TEXT PRIMARY KEY, mtime_ns INTEGER, tree TEXT,
+    new TEXT);
 CREATE TABLE IF NOT EXISTS activities(path TEXT, line INTEGER, id TEXT, kind TEXT, at TEXT,
     utc TEXT, type TEXT, company TEXT, person TEXT, deal TEXT, by TEXT, data TEXT);
 CREATE INDEX IF NOT EXISTS activities_path ON activities(path);
@@ -100,6 +105,7 @@ class Index:
         self._unfolded: set[str] = set()  # entries whose amendments were dropped
         self._task_context: tuple[str, ...] | None = None  # until the tasks change
         self._named_broken: list[tuple[str, str]] = []  # task_context_left_out
+        self._listings: list[Listing] | None = None  # a narrowed scan's, to keep (_update)
 
     @property
     def scan_worktree(self) -> bool:
@@ -122,10 +128,11 @@ class Index:
         self.reread_records = False
 
     def narrow_worktree_scan(self, folders: Sequence[str]) -> None:
-        """For a read whose every answer comes from files in ``folders`` (the ids of the
-        open tasks: tasks/): look for hand edits there alone. git status over tasks/ took
-        0.12 s at 100,000 records, and 0.3-0.5 s over all 230,000 files, most of its time
-        the ``lstat`` of each."""
+        """For a command whose every answer comes from files in ``folders`` (the ids of the
+        open tasks: tasks/; an add: the folders of the records it looks up): look for hand
+        edits there alone. git status over tasks/ took 0.12 s at 100,000 records, and
+        0.3-0.5 s over all 230,000 files, most of its time the ``lstat`` of each. A query
+        of another folder widens the scan to all of them (``refresh``)."""
         self.scan_folders = tuple(folders)
 
     def scan_now(self) -> bool:
@@ -203,6 +210,8 @@ class Index:
         ``folders`` a query reads. Each folder is read in full the first time a query needs
         it: a first pipeline report in a fresh clone reads deals/, not 200,000 other records
         and 1,000,000 log lines as well."""
+        if self.scan_folders and any(_folder(f) not in self.scan_folders for f in folders):
+            self.scan_now()  # beyond a narrowed scan: hand edits there must be seen too
         if not self._fresh:
             self._update()
         elif self._written_by_another():
@@ -259,6 +268,7 @@ class Index:
             if scan:  # without a scan, the paths known to differ from HEAD are all there is
                 db.executemany("DELETE FROM worktree WHERE substr(path, 1, ?) = ?",
                                [(len(folder) + 1, f"{folder}/") for folder in scope])
+                self._keep_listings(scope)
                 db.executemany("INSERT INTO worktree(path, digest) VALUES (?, ?)",
                                [(p, read.get(p)) for p in set(dirty)])
             self._fold_touched()
@@ -344,17 +354,42 @@ class Index:
         otherwise takes no lock of git's at all. ``early``: the output of the same status,
         started by the launcher, and when."""
         git = self.crm.git
-        if early is not None:
-            return git.dirty_from(early[0], scope), early[1]
         pathspec = self._pathspec(scope)
-        held = contextlib.nullcontext() if git.pass_fds else crm_lock(self.crm, timeout=0)
-        started = time.time_ns()
-        try:
-            with held, git_at_work(self.crm):
-                return git.dirty_paths(scope, may_lock=True, pathspec=pathspec), started
-        except (Conflict, OSError):  # a write is at work, or .git cannot be written
+        if early is not None:
+            paths, started = git.dirty_from(early[0], scope), early[1]
+        else:
+            held = contextlib.nullcontext() if git.pass_fds else crm_lock(self.crm, timeout=0)
             started = time.time_ns()
-            return git.dirty_paths(scope, pathspec=pathspec), started
+            try:
+                with held, git_at_work(self.crm):
+                    paths = git.dirty_paths(scope, may_lock=True, pathspec=pathspec)
+            except (Conflict, OSError):  # a write is at work, or .git cannot be written
+                started = time.time_ns()
+                paths = git.dirty_paths(scope, pathspec=pathspec)
+        if pathspec:  # git looked at the files it tracks alone (``status_command``)
+            new, self._listings = new_files(git, scope, self._kept_listings(scope))
+            paths += paths_under([p.encode("utf-8", "surrogateescape") for p in new], scope)
+        return paths, started
+
+    def _kept_listings(self, tops: Sequence[str]) -> dict[str, Listing]:
+        rows = self.db.execute(
+            "SELECT folder, mtime_ns, tree, new FROM listings WHERE "
+            + " OR ".join(["substr(folder, 1, ?) = ?"] * len(tops)),
+            [x for top in tops for x in (len(top) + 1, f"{top}/")])
+        return {folder: Listing(folder, mtime, tree, tuple(json.loads(new)))
+                for folder, mtime, tree, new in rows}
+
+    def _keep_listings(self, tops: Sequence[str]) -> None:
+        """Within _update's transaction: the listings of this scan's ``new_files``, in
+        place of those kept of its folders before."""
+        if self._listings is None:
+            return
+        self.db.executemany("DELETE FROM listings WHERE substr(folder, 1, ?) = ?",
+                            [(len(top) + 1, f"{top}/") for top in tops])
+        self.db.executemany("INSERT INTO listings VALUES (?, ?, ?, ?)",
+                            [(l.folder, l.mtime_ns, l.tree, json.dumps(l.new))
+                             for l in self._listings])
+        self._listings = None
 
     @staticmethod
     def _pathspec(scope: tuple[str, ...]) -> tuple[str, ...]:

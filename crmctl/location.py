@@ -14,6 +14,14 @@ STATE_DIR = ".crmctl"  # machine-local, ignored by git
 TASK_FOLDER = "tasks"
 
 
+def folders_an_add_reads(kind: str, with_person: bool = False) -> tuple[str, ...]:
+    """The folders of the records an `add` of ``kind`` looks up (the company, the contact
+    person, the likely duplicates, the ids taken): its scan for hand edits covers them
+    alone (``Index.narrow_worktree_scan``), and the launcher starts that scan."""
+    return {"company": ("companies",), "person": ("companies", "people"),
+            "deal": ("companies", *(("people",) if with_person else ()), "deals")}[kind]
+
+
 def chosen_folder(explicit: str | None) -> str | None:
     """The folder the user named (--dir, else $CRMCTL_DIR), as typed; None to search."""
     return explicit or os.environ.get("CRMCTL_DIR") or None

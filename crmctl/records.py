@@ -14,6 +14,7 @@ from crmctl.dates import parse_date, stamp
 from crmctl.dedupe import Match, names_ready, similar_companies, similar_people
 from crmctl.errors import Conflict, NotFound, UserError
 from crmctl.identity import Actor
+from crmctl.location import folders_an_add_reads
 from crmctl.model import KINDS, Record
 from crmctl.names import check_name, normalize_company, normalize_person, slugify
 from crmctl.render import money as money_text
@@ -246,6 +247,7 @@ def add_company(crm: Crm, name: str, *, actor: Actor, now: datetime, domain: str
                   source=source, tags=_tags(tags))
     fields["owner"], routed_to = _routed_owner(crm, owner, fields)
     _precheck(crm, "company", fields, now)
+    crm.index.narrow_worktree_scan(folders_an_add_reads("company"))
     ready = None if force else names_ready(crm)
     # Lookups, the duplicate guard and the choice of id happen under the lock, so two
     # concurrent adds of one name cannot both pass the guard.
@@ -273,6 +275,7 @@ def add_person(crm: Crm, name: str, *, company: str, actor: Actor, now: datetime
                   status=status or default_status(crm), source=source, tags=_tags(tags))
     fields["owner"], routed_to = _routed_owner(crm, owner, fields)
     _precheck(crm, "person", {**fields, "company": "x"}, now)
+    crm.index.narrow_worktree_scan(folders_an_add_reads("person"))
     with Change(crm, actor.identity, now) as change:
         employer = resolve(crm, company, ["company"])
         fields["company"] = employer.id
@@ -306,6 +309,7 @@ def add_deal(crm: Crm, name: str, *, company: str, actor: Actor, now: datetime,
         closed_at=stamp(now) if chosen.closed else None)
     _precheck(crm, "deal", {**fields, "company": "x"}, now)
     require_deal_details(crm, stage_id, fields)
+    crm.index.narrow_worktree_scan(folders_an_add_reads("deal", with_person=bool(person)))
     with Change(crm, actor.identity, now) as change:
         employer = resolve(crm, company, ["company"])
         fields["company"] = employer.id

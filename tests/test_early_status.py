@@ -118,6 +118,32 @@ def test_the_ids_of_open_tasks_ask_git_about_task_files_alone(acme: Cli, git_cal
     assert [" -- " in s for s in statuses(log)] == [False]
 
 
+def test_an_add_asks_git_about_the_tracked_files_of_the_folders_it_looks_up(
+        acme: Cli, git_calls) -> None:
+    """git's lstat of every tracked file is most of a scan: an add asks about the folders
+    of the records it looks up alone, and finds new files there itself (new_files.py)."""
+    env, log = git_calls
+    made = acme.root / "companies" / "in" / "initech.yaml"
+    made.parent.mkdir()
+    made.write_text("id: initech\nname: Initech\nstatus: lead\n")  # by hand, not in git
+    for args, folders in [
+            (("add", "company", "Initech, Inc."), ["companies"]),
+            (("add", "person", "Peter Gibbons", "--company", "initech"), ["companies", "people"]),
+            (("add", "deal", "TPS reports", "--company", "initech"), ["companies", "deals"]),
+            (("add", "deal", "TPS covers", "--company", "initech", "--person", "peter-gibbons"),
+             ["companies", "people", "deals"])]:
+        log.unlink(missing_ok=True)
+        done = crmctl(*args, cwd=acme.root, env=env)
+        if args[1] == "company":  # the hand-made company is seen: a duplicate
+            assert done.returncode == 5 and "Initech (initech, 100%" in done.stderr, done.stderr
+        else:
+            assert done.returncode == 0, done.stderr
+        called = statuses(log)
+        assert len(called) == 1 and called[0].split(" -- ")[1].split() == folders, called
+        assert "--untracked-files=no" in called[0]
+    assert git(acme.root, "status", "--porcelain") == "?? companies/in/"
+
+
 def test_a_narrowed_scan_keeps_what_the_full_one_knows_of_other_folders(acme: Cli) -> None:
     path = acme.root / "companies" / "ac" / "acme-products.yaml"
     path.write_text(path.read_text().replace("Acme Products", "Acme Renamed By Hand"))
