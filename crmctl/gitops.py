@@ -55,6 +55,7 @@ class Git:
     def __init__(self, root: Path):
         self.root = Path(root)
         self.pass_fds: tuple[int, ...] = ()
+        self._config: dict[str, str | None] | None = None  # _settings
 
     def run(self, *args: str, input: bytes | None = None, env: Mapping[str, str] | None = None,
             check: bool = True) -> bytes:
@@ -65,6 +66,8 @@ class Git:
             # error it reports, instead of dying half-way through writing its index.
             restore_signals=False,
         )
+        if args[:1] == ("config",):
+            self._config = None  # it may have set one
         if check and proc.returncode != 0:
             message = proc.stderr.decode("utf-8", "replace").strip().splitlines()
             # git's own reason is its "fatal:" line; hints and repeats come after it.
@@ -102,12 +105,30 @@ class Git:
         return out or "HEAD"
 
     def config_bool(self, key: str) -> bool:
-        out = self.run("config", "--bool", "--get", key, check=False).decode().strip()
-        return out == "true"
+        """A boolean setting as git reads one: a key without a value is true."""
+        value = self._settings().get(_setting_name(key), "")
+        if value is None or value.lower() in ("true", "yes", "on"):
+            return True
+        try:
+            return int(value) != 0
+        except ValueError:  # false, no, off, "", or one git would refuse
+            return False
 
     def config(self, key: str) -> str | None:
-        out = self.run("config", "--get", key, check=False).decode("utf-8", "replace").strip()
-        return out or None
+        return (self._settings().get(_setting_name(key)) or "").strip() or None
+
+    def _settings(self) -> dict[str, str | None]:
+        """Every setting in effect, read once: a write asks for four (who acts, whether to
+        sign, whether to sync), each a git process of its own before. The last value of a
+        key wins, as with `git config --get`; None for a key without a value."""
+        if self._config is None:
+            out = self.run("config", "-z", "--list", check=False)
+            self._config = {}
+            for item in out.decode("utf-8", "replace").split("\0"):
+                name, newline, value = item.partition("\n")
+                if name:
+                    self._config[name] = value if newline else None
+        return self._config
 
     def changed_between(self, old: str, new: str, folders: Sequence[str]) -> list[str]:
         # Folder names as they are: a folder made by hand may hold a * or a [.
@@ -221,8 +242,8 @@ class Git:
             if present else {}
         crash_point("hashed")
         changes = {p: oids.get(p) for p in paths}
-        base_tree = self.text("rev-parse", f"{parent}^{{tree}}") if parent else None
-        tree = self._rewrite_tree(base_tree, changes) or self._mktree({})
+        # ls-tree reads a commit's tree as well as a tree: no rev-parse of it first.
+        tree = self._rewrite_tree(parent, changes) or self._mktree({})
         env = author.env(when)
         parents = ["-p", parent] if parent else []
         # commit-tree does not read commit.gpgSign as `git commit` does: a user who signs
@@ -280,7 +301,8 @@ class Git:
         return self.text("mktree", "-z", input=body)
 
     def _rewrite_tree(self, tree: str | None, changes: Mapping[str, str | None]) -> str | None:
-        """A tree like ``tree`` with ``changes`` (path -> blob id, None to delete) applied."""
+        """A tree like ``tree`` (a tree or a commit's) with ``changes`` (path -> blob id,
+        None to delete) applied."""
         entries = self._entries(tree)
         by_child: dict[str, dict[str, str | None]] = {}
         for path, oid in changes.items():
@@ -336,3 +358,11 @@ class RepoLock:
             fcntl.flock(self.fd, fcntl.LOCK_UN)
             os.close(self.fd)
             self.fd = None
+
+
+def _setting_name(key: str) -> str:
+    """A key as `git config --list` prints it: section and name in lower case, the
+    subsection between them as written (remote.Origin.URL -> remote.Origin.url)."""
+    section, _, rest = key.partition(".")
+    subsection, _, name = rest.rpartition(".")
+    return ".".join(filter(None, (section.lower(), subsection, name.lower())))
