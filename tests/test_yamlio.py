@@ -8,6 +8,7 @@ anchors, tags, absurd nesting. It writes YAML that any other reader takes the sa
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 import textwrap
 from pathlib import Path
 
@@ -405,3 +406,61 @@ def test_a_record_round_trips_and_dumps_deterministically(record):
     text = yamlio.dump(record)
     assert yamlio.load(text) == record
     assert yamlio.dump(dict(record)) == text
+
+
+# --- reading: the files crmctl writes, read without libyaml ---------------------------------------
+
+def libyaml_reading(text: str):
+    """What libyaml's events make of ``text``, as ``load`` reads every file not in the shape
+    crmctl writes: a Document, or the error."""
+    parser = yamlio._Parser(text)
+    try:
+        document = yamlio._build(parser, "companies/ac/acme.yaml")
+        return dict(document), document.lines
+    except yaml.YAMLError as exc:
+        return type(exc).__name__
+    except DataError as exc:
+        return exc.message, exc.line
+    finally:
+        parser.dispose()
+
+
+def load_reading(text: str):
+    try:
+        document = yamlio.load(text, "companies/ac/acme.yaml")
+        return dict(document), document.lines
+    except DataError as exc:
+        if exc.message.startswith(("not valid YAML", "not valid text")):
+            return libyaml_reading(text)  # the same failure, worded for the user
+        return exc.message, exc.line
+
+
+# Values near the edges of the shape read without libyaml: indicators, comments, colons,
+# quotes, spaces at the ends, tabs, other line breaks and spaces, non-ASCII letters.
+EDGY = st.text(alphabet=list("aZ09 '\"#:-,[]{}&*!|>%@`?\\.~=<") +
+               ["é", "\t", "\r", "\u2028", "\u0085", "\xa0", "\ufeff"], max_size=8)
+LINE = st.one_of(
+    st.builds(lambda k, v: f"{k}: {v}", st.sampled_from(["name", "id", "x-y", "_a", "name"]), EDGY),
+    st.builds(lambda k, v: f"{k}: '{v}'", st.sampled_from(["tags", "name"]), EDGY),
+    st.builds(lambda k: f"{k}:", st.sampled_from(["emails", "tags", "name"])),
+    st.builds(lambda v: f"- {v}", EDGY), st.builds(lambda v: f"- '{v}'", EDGY), EDGY)
+
+
+@PROPERTY
+@given(st.lists(LINE, min_size=1, max_size=6), st.booleans())
+@example(["name: Acme # the old name"], True)
+@example(["name: a: b"], True)
+@example(["tags:", "- a", "tags: b"], True)
+def test_a_file_reads_the_same_whether_libyaml_reads_it_or_not(lines, final_newline) -> None:
+    text = "\n".join(lines) + ("\n" if final_newline else "")
+    assert load_reading(text) == libyaml_reading(text)
+
+
+def test_what_crmctl_writes_is_read_without_libyaml_and_reads_back_the_same() -> None:
+    record = {"id": "o-brien-sons", "name": "O'Brien & Sons, Inc. (NYC)", "status": "lead",
+              "emails": ["sean@obrien.example", "office@obrien.example"],
+              "amount": Decimal("12000.50"), "note": "Yes",
+              "created": "2026-01-05T09:00:00+00:00"}
+    text = yamlio.dump(record)
+    assert yamlio._as_written(text) is not None
+    assert yamlio.load(text) == yamlio.load(text.replace("\n", "\n\n"))  # libyaml's reading
