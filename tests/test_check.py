@@ -238,6 +238,31 @@ def test_an_amend_line_whose_entry_is_nowhere(sales, crm_root):
                                "nosuchentry, which no log holds"]
 
 
+def test_log_lines_edited_by_hand_are_read_or_named_line_by_line(sales, crm_root):
+    """Spaces around a line and a Windows line end leave it one entry; a line that is not
+    exactly one JSON object is named with json's reason, and the lines after it still count."""
+    sales.ok("log", "Acme", "--type", "note", "--note", "first", "--at", "2026-01-05 09:00")
+    [log] = list(crm_root.glob("activities/*/*.jsonl"))
+
+    def entry(rid: str, note: str) -> str:
+        return (f'{{"id":"{rid}","kind":"activity","at":"2026-01-05T1{len(note) % 10}:00:00+00:00",'
+                f'"type":"note","company":"acme","note":"{note}","by":"sam@example.com"}}')
+    with log.open("a", encoding="utf-8", newline="") as out:
+        out.write("".join(f"{line}\n" for line in [
+            " " + entry("a1aaaaaaaa", "spaced before"), entry("a2aaaaaaaa", "spaced after") + "  ",
+            entry("a3aaaaaaaa", "windows") + "\r", entry("b1aaaaaaaa", "two") + " " +
+            entry("b2aaaaaaaa", "on a line"), "[1]", entry("c1aaaaaaaa", "cut")[:-5], "",
+            entry("d1aaaaaaaa", "after them")]))
+    where = log.relative_to(crm_root).as_posix()
+    assert problems(sales) == [f"{where}:5: not a JSON object: Extra data",
+                               f"{where}:6: not a JSON object",
+                               f"{where}:7: not a JSON object: Unterminated string starting at"]
+    shown = sales("show", "acme").stdout
+    assert all(note in shown for note in ("first", "spaced before", "spaced after", "windows",
+                                          "after them")), shown
+    assert "on a line" not in shown
+
+
 def test_a_deal_whose_person_works_at_another_company(sales, crm_root):
     write(crm_root, "deals/ac/acme-renewal.yaml", f"""\
         id: acme-renewal
