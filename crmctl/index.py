@@ -29,7 +29,7 @@ from crmctl.activities import LOG_FOLDER, is_log_path, parse_log
 from crmctl.tasks import TASK_FOLDER, fold as fold_tasks, is_task_path
 from crmctl.store import RECORD_FOLDERS, Crm, id_of_path, kind_of_path, record_path
 
-SCHEMA_VERSION = "17"
+SCHEMA_VERSION = "18"
 _BUSY_MS = 30_000  # how long a command waits for another's write to the index
 FOLDERS = (*RECORD_FOLDERS, LOG_FOLDER, TASK_FOLDER)  # what the index reads
 _TABLES = """
@@ -68,8 +68,10 @@ CREATE TABLE IF NOT EXISTS activities(path TEXT, line INTEGER, id TEXT, kind TEX
     utc TEXT, type TEXT, company TEXT, person TEXT, deal TEXT, by TEXT, data TEXT);
 CREATE INDEX IF NOT EXISTS activities_path ON activities(path);
 CREATE INDEX IF NOT EXISTS activities_company ON activities(company, utc);
-CREATE INDEX IF NOT EXISTS activities_person ON activities(person, utc);
-CREATE INDEX IF NOT EXISTS activities_deal ON activities(deal, utc);
+-- Only the entries that name a person or a deal: a query names one (person=?), and a first
+-- load of logs where most calls name none sorts no rows for nothing (0.15 s of 180,000).
+CREATE INDEX IF NOT EXISTS activities_person ON activities(person, utc) WHERE person IS NOT NULL;
+CREATE INDEX IF NOT EXISTS activities_deal ON activities(deal, utc) WHERE deal IS NOT NULL;
 CREATE INDEX IF NOT EXISTS activities_utc ON activities(utc);
 CREATE INDEX IF NOT EXISTS activities_id ON activities(id);
 CREATE TABLE IF NOT EXISTS amendments(path TEXT, id TEXT, amends TEXT, utc TEXT, data TEXT);
@@ -500,18 +502,25 @@ class Index:
             if not isinstance(entry, dict) or not isinstance(entry.get("at"), str):
                 self._broken_line(path, line, entry)
                 continue
-            utc = _utc(entry["at"])
+            at = entry["at"]
+            utc = _utc(at)
             if utc is None:
                 continue
             # The line itself is the entry's JSON: kept as it is, not dumped again (a third
             # of the time of a first index build of 1,000,000 lines went into dumping).
-            if entry.get("kind") == "amend":
-                amendments.append((path, entry.get("id"), entry.get("amends"), utc, raw))
+            get = entry.get
+            if get("kind") == "amend":
+                amendments.append((path, get("id"), get("amends"), utc, raw))
                 continue
-            rows.append((path, line, entry.get("id"), entry.get("kind"), entry["at"], utc,
-                         _text(entry.get("type")), _text(entry.get("company")),
-                         _text(entry.get("person")), _text(entry.get("deal")),
-                         _text(entry.get("by")), raw))
+            # Written out, not _text five times: a first load calls it for every line.
+            type_, company, person, deal, by = (
+                get("type"), get("company"), get("person"), get("deal"), get("by"))
+            rows.append((path, line, get("id"), get("kind"), at, utc,
+                         type_ if type(type_) is str else None,
+                         company if type(company) is str else None,
+                         person if type(person) is str else None,
+                         deal if type(deal) is str else None,
+                         by if type(by) is str else None, raw))
         self.db.executemany("INSERT INTO activities VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", rows)
         self.db.executemany("INSERT INTO amendments VALUES (?,?,?,?,?)", amendments)
 
@@ -678,8 +687,8 @@ class Index:
             with contextlib.suppress(FileNotFoundError, IsADirectoryError):
                 texts[path] = (self.crm.root / path).read_bytes()
         if head:
-            blobs = [(oid, path) for oid, path in self.crm.git.tree_blobs(head, [folder])
-                     if path in paths and path not in differ]
+            blobs = [(oid, path) for oid, path in self.crm.git.tree_blobs(head, [folder], paths)
+                     if path not in differ]
             texts.update(zip((path for _, path in blobs),
                              self.crm.git.read_blobs(oid for oid, _ in blobs)))
         found, broken = {}, []
