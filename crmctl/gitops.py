@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Iterable, Iterator, Mapping, Sequence
+from typing import Container, Iterable, Iterator, Mapping, Sequence
 
 from crmctl.errors import EXIT_DATA, Conflict, CrmError, UserError
 from crmctl.faults import crash_point
@@ -179,17 +179,21 @@ class Git:
         on_disk = self.text("hash-object", "--", *present).split()  # as commit_paths hashes
         return all(committed[p] == oid for p, oid in zip(present, on_disk))
 
-    def tree_blobs(self, treeish: str, folders: Sequence[str]) -> list[tuple[str, str]]:
-        """(blob id, path) of every file under ``folders`` in ``treeish``."""
+    def tree_blobs(self, treeish: str, folders: Sequence[str],
+                   only: Container[str] | None = None) -> list[tuple[str, str]]:
+        """(blob id, path) of every file under ``folders`` in ``treeish``; of those in
+        ``only`` alone, if given."""
         out = self.run("--literal-pathspecs", "ls-tree", "-r", "-z", "--full-tree", treeish, "--",
                        *folders)
         blobs = []
-        for entry in out.decode("utf-8").split("\0"):
-            if entry:
-                meta, path = entry.split("\t", 1)
-                mode, kind, oid = meta.split()
-                if kind == "blob":
-                    blobs.append((oid, path))
+        for entry in out.split(b"\0"):
+            meta, _, raw = entry.partition(b"\t")
+            try:
+                path = raw.decode("utf-8")
+            except UnicodeDecodeError:  # named in another encoding: no record (paths_under)
+                continue
+            if (only is None or path in only) and meta[7:12] == b"blob ":  # "100644 blob <id>"
+                blobs.append((meta[12:].decode(), path))
         return blobs
 
     def read_blobs(self, oids: Iterable[str]) -> Iterator[bytes]:
