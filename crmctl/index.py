@@ -29,7 +29,7 @@ from crmctl.activities import LOG_FOLDER, is_log_path, parse_log
 from crmctl.tasks import TASK_FOLDER, fold as fold_tasks, is_task_path
 from crmctl.store import RECORD_FOLDERS, Crm, id_of_path, kind_of_path, record_path
 
-SCHEMA_VERSION = "18"
+SCHEMA_VERSION = "19"
 _BUSY_MS = 30_000  # how long a command waits for another's write to the index
 FOLDERS = (*RECORD_FOLDERS, LOG_FOLDER, TASK_FOLDER)  # what the index reads
 _TABLES = """
@@ -170,6 +170,10 @@ class Index:
             db.close()
             self._remove_files()
             db = sqlite3.connect(self.path, timeout=_BUSY_MS / 1000, isolation_level=None)
+        # Larger pages than SQLite's 4 KiB: a first load writes 100 MB through the WAL and
+        # then again into the file, and sorts six indexes of 180,000 log lines (0.92 s at
+        # 4 KiB, 0.74 at 16). It takes only while the file is new, before any table.
+        db.execute("PRAGMA page_size=16384")
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
         db.execute("PRAGMA cache_size=-65536")  # KiB
