@@ -72,26 +72,30 @@ def parse_log(text: str, path: str, with_text: bool = False) -> Iterator[tuple[A
     """(line number, entry or the error on that line) for each non-blank line; with
     ``with_text``, (line number, entry or error, the line's text)."""
     for number, line in lines(text):
-        entry: Any = None
-        if line[:1] == "{":
-            try:
-                entry, end = _scan_object(line, 0)
-            except (StopIteration, ValueError):
-                entry = None
-            else:
-                if end != len(line):
-                    entry = None
-        if entry is None:
-            if not line.strip():
-                continue
-            try:
-                entry = json.loads(line)
-            except ValueError as exc:
-                entry = DataError(f"not a JSON object: {exc.msg}", path, number)
-            else:
-                if not isinstance(entry, dict):
-                    entry = DataError("not a JSON object", path, number)
-        yield (number, entry, line) if with_text else (number, entry)
+        entry = parse_line(line, path, number)
+        if entry is not None:
+            yield (number, entry, line) if with_text else (number, entry)
+
+
+def parse_line(line: str, path: str, number: int) -> dict[str, Any] | DataError | None:
+    """The entry on one line of a log, or the error that names the line; None if blank."""
+    if line[:1] == "{":
+        try:
+            entry, end = _scan_object(line, 0)
+        except (StopIteration, ValueError):
+            pass
+        else:
+            if end == len(line):
+                return entry  # type: ignore[no-any-return]
+    if not line.strip():
+        return None
+    try:
+        entry = json.loads(line)
+    except ValueError as exc:
+        return DataError(f"not a JSON object: {exc.msg}", path, number)
+    if not isinstance(entry, dict):
+        return DataError("not a JSON object", path, number)
+    return entry  # type: ignore[no-any-return]
 
 
 def append(change: "Change", entries: list[Mapping[str, Any]]) -> list[str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 from pathlib import Path
 
@@ -398,6 +399,52 @@ def test_a_report_of_one_month_reads_the_logs_from_that_month_on(cli, crm_root):
                             "2026-01-31", "--format", "json", env=may)
     assert f"activities/2026-01/{january.name}:2" in january_report.stderr
     assert json.loads(january_report.stdout)["summary"]["notes"] == 1
+
+
+def test_a_report_reads_the_logs_around_its_period_for_their_amendments_alone(cli, crm_root):
+    """A report of March indexes March's log lines; February's and May's it reads only for
+    the amendments of March's entries filed there (a merge made in May; a hand-written line
+    of 28 February, a night in London that was 1 March in Berlin, its kind escaped, not yet
+    committed), and
+    it counts as a report that has indexed them all does."""
+    jan, mar, may = ({"CRMCTL_NOW": f"2026-{m}-11T09:00:00+00:00"} for m in ("01", "03", "05"))
+    for name, source in (("Initech", "webinar"), ("Globex", "referral"), ("Hooli", "fair"),
+                         ("Umbrella", "partner")):
+        cli.ok("add", "company", name, "--source", source, env=jan)
+    cli.ok("log", "Hooli", "--type", "note", "--note", "February",
+           "--at", "2026-02-20T10:00:00+00:00", env=mar)
+    cli.ok("log", "Globex", "--type", "phone-call", "--note", "merged away", env=mar)
+    cli.ok("log", "Hooli", "--type", "email-sent", "--note", "repointed", env=mar)
+    cli.ok("log", "Hooli", "--type", "note", "--note", "April",
+           "--at", "2026-04-20T10:00:00+00:00", env=may)
+    cli.ok("merge", "initech", "globex", env=may)
+    [repointed] = [e for e in map(json.loads, next(
+        (crm_root / "activities" / "2026-03").iterdir()).read_text().splitlines())
+        if e.get("note") == "repointed"]
+    (crm_root / "activities" / "2026-02" / "by-hand.jsonl").write_text(json.dumps({
+        "id": "byhand0001", "kind": "amend", "at": "2026-02-28T23:30:00+00:00",
+        "amends": repointed["id"], "set": {"company": "umbrella"},
+        "by": "sam@example.com"}).replace("amend", "\\u0061mend") + "\n")  # escaped
+    [may_log] = (crm_root / "activities" / "2026-05").iterdir()
+    with may_log.open("a") as log:
+        log.write('{"kind": "amend", "amends": \n')
+    shutil.rmtree(crm_root / ".crmctl")
+
+    def march() -> tuple[dict, str]:
+        shown = cli.ok("report", "activity", "--since", "2026-03-01", "--until", "2026-03-31",
+                       "--format", "json", env=may)
+        return json.loads(shown.stdout), shown.stderr
+    cold, left_out = march()
+    assert {row["source"]: row["total"] for row in cold["sources"]} == \
+        {"webinar": 1, "partner": 1}, "Globex's call is Initech's, Hooli's Umbrella's"
+    assert f"{may_log.relative_to(crm_root).as_posix()}:" in left_out  # maybe an amendment
+    with sqlite3.connect(crm_root / ".crmctl" / "index.sqlite") as db:
+        loaded = db.execute("SELECT value FROM meta WHERE key='loaded'").fetchone()[0]
+    assert "activities/2026-03" in loaded.split(",") and "activities/2026-05" not in loaded
+
+    cli.ok("report", "activity", "--since", "2026-02-01", "--until", "2026-05-31", env=may)
+    shutil.rmtree(crm_root / ".crmctl" / "reports")  # built again, from every month indexed
+    assert march()[0] == cold
 
 
 def test_the_task_report_reads_the_folders_of_what_its_tasks_are_for(cli, crm_root):

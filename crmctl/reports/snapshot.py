@@ -81,12 +81,17 @@ class Snapshot:
     def entries(self, first: date | None = None, last: date | None = None) -> list[dict[str, Any]]:
         """Log entries, oldest first; with ``first``/``last`` only those near those days (a
         day's margin either side for time zones: callers still filter by each entry's own
-        day). A report of last month reads the logs from that month on, not years."""
+        day). A report of last month reads the logs of that month, and the logs around it
+        for their amendments alone, not years."""
         since = f"{first - timedelta(days=1)}T00:00:00" if first else None
         until = f"{last + timedelta(days=2)}T00:00:00" if last else None
-        folders = self.crm.index.log_months(first.isoformat() if first else None)
-        self._reading(*folders)
-        return self.crm.index.entries(since, until, folders)
+        index = self.crm.index
+        whole, amending = index.period_logs(first.isoformat() if first else None,
+                                            last.isoformat() if last else None)
+        self._reading(*whole)
+        entries = index.entries(since, until, whole)
+        self.broken += index.fold_amendments_from(entries, amending)
+        return entries
 
     def tasks(self) -> list[dict[str, Any]]:
         # Each task's context (what it is for, the note it came from) is read from the
