@@ -65,7 +65,8 @@ def _subfolders(root: Path, top: str) -> list[tuple[str, int]]:
     try:
         with os.scandir(root / top) as entries:
             return [(f"{top}/{entry.name}", entry.stat(follow_symlinks=False).st_mtime_ns)
-                    for entry in entries if entry.is_dir(follow_symlinks=False)]
+                    for entry in entries if entry.is_dir(follow_symlinks=False)
+                    and _decodable(entry.name)]
     except (FileNotFoundError, NotADirectoryError):
         return []
 
@@ -73,9 +74,16 @@ def _subfolders(root: Path, top: str) -> list[tuple[str, int]]:
 def _files(folder: Path) -> list[str]:
     try:
         with os.scandir(folder) as entries:
-            return [entry.name for entry in entries if not entry.is_dir(follow_symlinks=False)]
+            return [entry.name for entry in entries
+                    if not entry.is_dir(follow_symlinks=False) and _decodable(entry.name)]
     except (FileNotFoundError, NotADirectoryError):  # gone since it was seen
         return []
+
+
+def _decodable(name: str) -> bool:
+    """Not named in another encoding (café from a Latin-1 machine): no record is, and the
+    index keeps text (``gitenv.paths_under`` leaves such paths out of git's status too)."""
+    return not any("\udc80" <= ch <= "\udcff" for ch in name)
 
 
 def _head_trees(git: Git, tops: Iterable[str], listed: list[str]

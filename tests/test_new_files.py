@@ -93,3 +93,15 @@ def test_files_made_deleted_and_added_to_git_by_hand_are_all_seen(cli: Cli) -> N
     assert cli.ok("add", "company", "Globex").stdout.endswith("as globex\n")
     assert cli.ok("list", "companies", "-q").stdout.split() == [
         "acme-products", "globe-tours", "globex", "initech", "stark-holdings"]
+
+
+def test_a_folder_named_in_another_encoding_stops_no_add(cli: Cli) -> None:
+    """A shard folder made on a Latin-1 machine (caf\\xe9) holds no record; it must not stop
+    an add, nor the next one (as git's status leaves such paths out)."""
+    cli.ok("add", "company", "Acme Products")
+    os.mkdir(os.path.join(os.fsencode(cli.root / "companies"), b"caf\xe9"))
+    (Path(os.fsdecode(os.path.join(os.fsencode(cli.root / "companies"), b"caf\xe9")))
+     / "cafe.yaml").write_text("id: cafe\nname: Cafe Central\n")
+    set_back(cli.root / "companies")
+    cli.ok("add", "company", "Globex")
+    cli.ok("add", "company", "Initech")
