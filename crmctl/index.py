@@ -514,8 +514,10 @@ class Index:
             # The line itself is the entry's JSON: kept as it is, not dumped again (a third
             # of the time of a first index build of 1,000,000 lines went into dumping).
             get = entry.get
-            if get("kind") == "amend":
-                amendments.append((path, get("id"), get("amends"), utc, raw))
+            if get("kind") == "amend":  # one that names no entry by its id amends none
+                amends = get("amends")
+                amendments.append((path, get("id"), amends if type(amends) is str else None,
+                                   utc, raw))
                 continue
             # Written out, not _text five times: a first load calls it for every line.
             type_, company, person, deal, by = (
@@ -577,9 +579,10 @@ class Index:
         amendment is gone (a merge reverted) is put back as its line has it.
         """
         db = self.db
-        amended = {r[0] for r in db.execute("SELECT DISTINCT amends FROM amendments")}
+        amended = {r[0] for r in db.execute(
+            "SELECT DISTINCT amends FROM amendments WHERE amends IS NOT NULL")}
         unamended, self._unfolded = self._unfolded - amended, set()
-        for target in sorted(amended | unamended):
+        for target in sorted(t for t in amended | unamended if t is not None):
             row = db.execute("SELECT rowid, data FROM activities WHERE id=? ORDER BY rowid LIMIT 1",
                              (target,)).fetchone()
             if row is None:
@@ -995,8 +998,10 @@ class Index:
         every = self.log_months(first)
         if first is None or last is None:
             return every, ()
-        whole = tuple(folder for folder in every if not _MONTH.fullmatch(folder[-7:])
-                      or first[:7] <= folder[-7:] <= last[:7])
+        def month(folder: str) -> str:
+            return folder[len(LOG_FOLDER) + 1:]
+        whole = tuple(folder for folder in every if not _MONTH.fullmatch(month(folder))
+                      or first[:7] <= month(folder) <= last[:7])
         return whole, tuple(folder for folder in every if folder not in whole)
 
     def fold_amendments_from(self, entries: list[dict[str, Any]], folders: Sequence[str]
@@ -1030,15 +1035,16 @@ class Index:
                 if not isinstance(entry, dict) or not isinstance(entry.get("at"), str):
                     broken.append((path, _broken_message(path, number, entry)))
                     continue
-                utc = _utc(entry["at"])
-                if entry.get("kind") == "amend" and entry.get("amends") in by_id and utc:
-                    found.setdefault(entry["amends"], []).append(
-                        (utc, str(entry.get("id")), _exact(line)))
+                utc, target = _utc(entry["at"]), entry.get("amends")
+                if entry.get("kind") == "amend" and utc and isinstance(target, str) \
+                        and target in by_id:
+                    found.setdefault(target, []).append((utc, entry.get("id"), _exact(line)))
         for target, extra in found.items():
-            kept = [(utc, str(rid), _exact(data)) for rid, utc, data in self.db.execute(
+            kept = [(utc, rid, _exact(data)) for rid, utc, data in self.db.execute(
                 "SELECT id, utc, data FROM amendments WHERE amends=?", (target,))]
+            # In time order, then by id, as _apply_amendments has SQL order them.
             _refold(by_id[target], [change for _, _, change in sorted(
-                kept + extra, key=lambda change: change[:2])])
+                kept + extra, key=lambda c: (c[0], c[1] is not None, str(c[1] or "")))])
         return broken
 
     def task_context(self, named_folders: bool = True) -> tuple[str, ...]:

@@ -428,6 +428,16 @@ def test_a_report_reads_the_logs_around_its_period_for_their_amendments_alone(cl
     [may_log] = (crm_root / "activities" / "2026-05").iterdir()
     with may_log.open("a") as log:
         log.write('{"kind": "amend", "amends": \n')
+        # An amend line that names no entry amends none, not the one without an id.
+        log.write(json.dumps({"id": "noamends01", "kind": "amend", "by": "sam@example.com",
+                              "at": "2026-05-02T09:00:00+00:00", "set": {"company": "umbrella"}})
+                  + "\n")
+    # A folder of logs made by hand is no month, whatever its name ends with: read in full.
+    imported = crm_root / "activities" / "imported-2026-05" / "calls.jsonl"
+    imported.parent.mkdir()
+    imported.write_text(json.dumps({"kind": "activity", "at": "2026-03-15T09:00:00+00:00",
+                                    "type": "note", "company": "hooli", "note": "no id",
+                                    "by": "sam@example.com"}) + "\n")
     shutil.rmtree(crm_root / ".crmctl")
 
     def march() -> tuple[dict, str]:
@@ -436,7 +446,8 @@ def test_a_report_reads_the_logs_around_its_period_for_their_amendments_alone(cl
         return json.loads(shown.stdout), shown.stderr
     cold, left_out = march()
     assert {row["source"]: row["total"] for row in cold["sources"]} == \
-        {"webinar": 1, "partner": 1}, "Globex's call is Initech's, Hooli's Umbrella's"
+        {"webinar": 1, "partner": 1, "fair": 1}, \
+        "Globex's call is Initech's, Hooli's Umbrella's, the imported one still Hooli's"
     assert f"{may_log.relative_to(crm_root).as_posix()}:" in left_out  # maybe an amendment
     with sqlite3.connect(crm_root / ".crmctl" / "index.sqlite") as db:
         loaded = db.execute("SELECT value FROM meta WHERE key='loaded'").fetchone()[0]

@@ -45,6 +45,9 @@ class Snapshot:
         self.crm = crm
         self.broken: list[tuple[str, str]] = []  # deals a report cannot use (_sane)
         self.folders: list[str] = []  # of the index, read by this report
+        # The entries of each period asked for: the goals report asks once per goal and
+        # owner, and the logs around a period are read from git, not kept by the index.
+        self._periods: dict[tuple[date | None, date | None], list[dict[str, Any]]] = {}
 
     def left_out(self) -> list[tuple[str, str]]:
         """(path, problem) of each file or line the report had to leave out."""
@@ -83,6 +86,8 @@ class Snapshot:
         day's margin either side for time zones: callers still filter by each entry's own
         day). A report of last month reads the logs of that month, and the logs around it
         for their amendments alone, not years."""
+        if (first, last) in self._periods:
+            return self._periods[first, last]
         since = f"{first - timedelta(days=1)}T00:00:00" if first else None
         until = f"{last + timedelta(days=2)}T00:00:00" if last else None
         index = self.crm.index
@@ -91,6 +96,7 @@ class Snapshot:
         self._reading(*whole)
         entries = index.entries(since, until, whole)
         self.broken += index.fold_amendments_from(entries, amending)
+        self._periods[first, last] = entries
         return entries
 
     def tasks(self) -> list[dict[str, Any]]:
