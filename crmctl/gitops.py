@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import re
 import subprocess
 import threading
 import time
@@ -109,10 +110,8 @@ class Git:
         value = self._settings().get(_setting_name(key), "")
         if value is None or value.lower() in ("true", "yes", "on"):
             return True
-        try:
-            return int(value) != 0
-        except ValueError:  # false, no, off, "", or one git would refuse
-            return False
+        number = _GIT_INTEGER.fullmatch(value)  # 1, 0x1, 010, 1k: true unless zero
+        return bool(number) and number.group(1).strip("0xX") != ""  # type: ignore[union-attr]
 
     def config(self, key: str) -> str | None:
         return (self._settings().get(_setting_name(key)) or "").strip() or None
@@ -362,6 +361,11 @@ class RepoLock:
             fcntl.flock(self.fd, fcntl.LOCK_UN)
             os.close(self.fd)
             self.fd = None
+
+
+# An integer as git reads one in a boolean setting (strtoimax's base 0, a unit after it);
+# false, no, off, "" and anything else git would refuse are false.
+_GIT_INTEGER = re.compile(r"[-+]?(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)[kKmMgG]?")
 
 
 def _setting_name(key: str) -> str:
