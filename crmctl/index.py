@@ -630,8 +630,11 @@ class Index:
     def get(self, kind: str, record_id: str) -> Record | None:
         if not isinstance(record_id, str):  # a hand edit put a list or a mapping there
             return None
-        self.refresh((KINDS[kind].plural,))
-        if not self.scan_worktree and self.reread_records:
+        folder = KINDS[kind].plural
+        self.refresh((folder,))
+        # Without a scan of its folder (log, move), the record as its file is now. A scan
+        # narrowed to its folder (add) has seen every hand edit there already.
+        if self.reread_records and not _covers(self.scan_folders, folder):
             self._reread_record(kind, record_id)
         row = self.db.execute(
             "SELECT data, path FROM records WHERE kind=? AND id=? AND data IS NOT NULL",
