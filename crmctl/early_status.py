@@ -25,14 +25,13 @@ from typing import NamedTuple
 
 from crmctl.commandline import split_globals
 from crmctl.gitenv import GIT_AT_WORK, JOURNAL, LOCK, clean_env, status_command
-from crmctl.location import TASK_FOLDER, crm_folder, folders_an_add_reads
+from crmctl.location import ADDED_KINDS, TASK_FOLDER, crm_folder, folders_an_add_reads
 
 # Commands whose first git call is that status: the reads, and the writes that must see a
 # record made by hand (add's duplicate guard, edit). `log`, `move` and `task add` skip it.
 SCANNING_COMMANDS = {"show", "list", "report", "dedupe", "blame", "add", "edit"}
 SCANNING_SUBCOMMANDS = {("task", "list")}
 QUIET = {"-q", "--quiet"}
-ADDED_KINDS = {"company", "person", "deal"}
 
 
 class _Started(NamedTuple):

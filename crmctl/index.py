@@ -15,11 +15,10 @@ import re
 import sqlite3
 import time
 from decimal import Decimal
-from typing import Any, Container, Iterable, Iterator, Sequence
+from typing import Any, Container, Iterable, Iterator, NamedTuple, Sequence
 
 from crmctl import early_status
 from crmctl.errors import Conflict, DataError
-from crmctl.gitenv import paths_under
 from crmctl.gitops import GitError
 from crmctl.journal import crm_lock, git_at_work, recover_if_needed
 from crmctl.model import KINDS, Record, exact_json
@@ -375,7 +374,7 @@ class Index:
                 paths = git.dirty_paths(scope, pathspec=pathspec)
         if pathspec:  # git looked at the files it tracks alone (``status_command``)
             new, self._listings = new_files(git, scope, self._kept_listings(scope))
-            paths += paths_under([p.encode("utf-8", "surrogateescape") for p in new], scope)
+            paths += new
         return paths, started
 
     def _kept_listings(self, tops: Sequence[str]) -> dict[str, Listing]:
@@ -579,9 +578,9 @@ class Index:
         amendment is gone (a merge reverted) is put back as its line has it.
         """
         db = self.db
-        amended = {r[0] for r in db.execute(
-            "SELECT DISTINCT amends FROM amendments WHERE amends IS NOT NULL")}
+        amended = {r[0] for r in db.execute("SELECT DISTINCT amends FROM amendments")}
         unamended, self._unfolded = self._unfolded - amended, set()
+        # None: amend lines that name no entry (a hand edit); they amend none.
         for target in sorted(t for t in amended | unamended if t is not None):
             row = db.execute("SELECT rowid, data FROM activities WHERE id=? ORDER BY rowid LIMIT 1",
                              (target,)).fetchone()
@@ -1001,10 +1000,9 @@ class Index:
         every = self.log_months(first)
         if first is None or last is None:
             return every, ()
-        def month(folder: str) -> str:
-            return folder[len(LOG_FOLDER) + 1:]
-        whole = tuple(folder for folder in every if not _MONTH.fullmatch(month(folder))
-                      or first[:7] <= month(folder) <= last[:7])
+        month = {folder: folder[len(LOG_FOLDER) + 1:] for folder in every}
+        whole = tuple(folder for folder in every if not _MONTH.fullmatch(month[folder])
+                      or first[:7] <= month[folder] <= last[:7])
         return whole, tuple(folder for folder in every if folder not in whole)
 
     def fold_amendments_from(self, entries: list[dict[str, Any]], folders: Sequence[str]
@@ -1023,12 +1021,12 @@ class Index:
                 (len(folder) + 1, f"{folder}/"))]
         by_id = {entry.get("id"): entry for entry in entries}
         found: dict[str, list[tuple[str, str, dict[str, Any]]]] = {}
-        for path, data in sorted(self._files_as_indexed(unread).items() if unread else ()):
+        for path, data in sorted((self._files_as_indexed(unread) if unread else {}).items()):
             if not is_log_path(path):
                 continue
             text, undecodable = _decoded(path, data)
-            if undecodable and undecodable[3]:
-                broken.append((path, undecodable[2]))
+            if undecodable and undecodable.amending:
+                broken.append((path, undecodable.error))
             for number, line in lines(text):
                 if not _may_amend(line):
                     continue
@@ -1203,23 +1201,31 @@ class _Rows:
         self.records, self.names, self.contacts = [], [], []
 
 
-def _may_amend(line: str | bytes) -> bool:
+def _may_amend(line: str) -> bool:
     """Whether a log line may be an amendment: an amend line names its kind, as it is or
     escaped (\\u0061mend)."""
-    return ("amend" in line or "\\u" in line) if isinstance(line, str) else \
-        (b"amend" in line or b"\\u" in line)
+    return "amend" in line or "\\u" in line
 
 
-def _decoded(path: str, data: bytes) -> tuple[str, tuple[str, int, str, bool] | None]:
-    """A log's text, and (path, line, error, may amend) of its first line that is not
-    UTF-8, if one is not (the rest read with U+FFFD in its place)."""
+class _BrokenLine(NamedTuple):
+    """A row of broken_lines."""
+
+    path: str
+    line: int
+    error: str
+    amending: bool  # it may be an amendment (_may_amend)
+
+
+def _decoded(path: str, data: bytes) -> tuple[str, _BrokenLine | None]:
+    """A log's text, and its first line that is not UTF-8, if one is not (the rest read
+    with U+FFFD in its place)."""
     try:
         return data.decode("utf-8"), None
     except UnicodeDecodeError as exc:
+        text = data.decode("utf-8", "replace")
         line = data[:exc.start].count(b"\n") + 1
-        raw = data.split(b"\n")[line - 1]
-        return data.decode("utf-8", "replace"), \
-            (path, line, f"{path}:{line}: not valid UTF-8 text", _may_amend(raw))
+        return text, _BrokenLine(path, line, f"{path}:{line}: not valid UTF-8 text",
+                                 _may_amend(text.split("\n")[line - 1]))
 
 
 def _broken_message(path: str, line: int, entry: Any) -> str:

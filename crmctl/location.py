@@ -14,6 +14,9 @@ STATE_DIR = ".crmctl"  # machine-local, ignored by git
 TASK_FOLDER = "tasks"
 
 
+ADDED_KINDS = ("company", "person", "deal")  # `crmctl add KIND`
+
+
 def folders_an_add_reads(kind: str, with_person: bool = False) -> tuple[str, ...]:
     """The folders of the records an `add` of ``kind`` looks up (the company, the contact
     person, the likely duplicates, the ids taken): its scan for hand edits covers them

@@ -32,10 +32,17 @@ def set_back(folder: Path, seconds: int = 3600) -> None:
             os.utime(sub, ns=(then, then))
 
 
-def test_a_file_made_by_hand_in_a_folder_listed_before_is_seen(cli: Cli) -> None:
-    cli.ok("add", "company", "Acme Products")
+def listed(cli: Cli, *companies: str, then: str) -> None:
+    """The ``companies`` added, their folders set back an hour, then the add of ``then``,
+    which lists those folders and keeps what it found there."""
+    for name in companies:
+        cli.ok("add", "company", name)
     set_back(cli.root / "companies")
-    cli.ok("add", "company", "Globex")  # lists companies/ac/, and keeps what it found
+    cli.ok("add", "company", then)
+
+
+def test_a_file_made_by_hand_in_a_folder_listed_before_is_seen(cli: Cli) -> None:
+    listed(cli, "Acme Products", then="Globex")  # lists companies/ac/
     hand_made(cli.root, "ac", "acorn-labs", "Acorn Labs")
     refused = crmctl("add", "company", "Acorn Labs Inc", cwd=cli.root)  # the launcher's way
     assert refused.returncode == 5, refused.stderr
@@ -46,10 +53,7 @@ def test_a_file_made_by_hand_in_a_folder_listed_before_is_seen(cli: Cli) -> None
 
 def test_a_file_that_leaves_git_but_stays_on_disk_is_seen(cli: Cli) -> None:
     """`git rm --cached` and a commit change HEAD's tree of the folder, not the folder."""
-    cli.ok("add", "company", "Acme Products")
-    cli.ok("add", "company", "Globex")
-    set_back(cli.root / "companies")
-    cli.ok("add", "company", "Initech")  # lists companies/gl/: nothing new there
+    listed(cli, "Acme Products", "Globex", then="Initech")  # nothing new in companies/gl/
     git(cli.root, "rm", "-q", "--cached", "companies/gl/globex.yaml")
     # With a change to crm.yaml, whose records the index then reads all again from HEAD.
     with (cli.root / "crm.yaml").open("a") as process:
@@ -78,10 +82,7 @@ def test_a_folder_listed_as_it_changes_is_listed_again(cli: Cli) -> None:
 
 
 def test_files_made_deleted_and_added_to_git_by_hand_are_all_seen(cli: Cli) -> None:
-    cli.ok("add", "company", "Acme Products")
-    cli.ok("add", "company", "Globex")
-    set_back(cli.root / "companies")
-    cli.ok("add", "company", "Initech")
+    listed(cli, "Acme Products", "Globex", then="Initech")
     made = hand_made(cli.root, "st", "stark-holdings", "Stark Holdings")  # a new folder
     git(cli.root, "add", str(made))  # staged, not committed
     (cli.root / "companies" / "gl" / "globex.yaml").unlink()
