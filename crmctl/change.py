@@ -108,7 +108,8 @@ class Change:
                 changed[path] = old
         if not changed:
             return None
-        journal = write_journal(self.crm, self.crm.git.head(), changed)
+        head = self.crm.git.head_state()
+        journal = write_journal(self.crm, head.commit, changed)
         crash_point("journalled")
         paths = sorted(changed)
         git_dir = self.crm.git.git_dir()
@@ -123,7 +124,7 @@ class Change:
             message = printable(message)
             trailers = "".join(f"\n{RECORD_TRAILER}: {r}" for r in dict.fromkeys(records))
             full = f"{message}\n{trailers}" if trailers else message
-            commit = self.crm.git.commit_paths(paths, full, self.actor, self.now)
+            commit = self.crm.git.commit_paths(head, paths, full, self.actor, self.now)
             crash_point("ref-updated")
         except BaseException as failure:
             try:

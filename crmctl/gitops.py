@@ -17,11 +17,12 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Container, Iterable, Iterator, Mapping, Sequence
+from typing import Container, Iterable, Iterator, Mapping, NamedTuple, Sequence
 
 from crmctl.errors import EXIT_DATA, Conflict, CrmError, UserError
 from crmctl.faults import crash_point
 from crmctl.gitenv import clean_env, dirty_in, paths_under, status_command
+from crmctl.trees import TreeEditor
 
 ZERO_OID = "0" * 40
 
@@ -50,6 +51,11 @@ class Identity:
         return env
 
 
+class Head(NamedTuple):
+    commit: str | None  # None on a branch with no commit yet
+    ref: str  # refs/heads/<branch>, or HEAD when detached
+
+
 class Git:
     """git commands run in one work tree; ``pass_fds`` keeps the CRM lock held by children."""
 
@@ -70,13 +76,7 @@ class Git:
         if args[:1] == ("config",):
             self._config = None  # it may have set one
         if check and proc.returncode != 0:
-            message = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-            # git's own reason is its "fatal:" line; hints and repeats come after it.
-            fatal = [m.removeprefix("fatal: ") for m in message if m.startswith("fatal: ")]
-            detail = fatal[0] if fatal else message[-1] if message else f"exit {proc.returncode}"
-            command = next((a for a, before in zip(args, ("", *args)) if not a.startswith("-")
-                            and before != "-c"), args[0])
-            raise GitError(f"git {command} failed: {detail}")
+            raise _failure(args, proc.returncode, proc.stderr.decode("utf-8", "replace"))
         return proc.stdout
 
     def text(self, *args: str, **kwargs: object) -> str:
@@ -92,6 +92,15 @@ class Git:
     def head(self) -> str | None:
         out = self.run("rev-parse", "-q", "--verify", "HEAD^{commit}", check=False)
         return out.decode().strip() or None
+
+    def head_state(self) -> Head:
+        """HEAD's commit and the ref it is on, from one git process (two on a branch with
+        no commit yet)."""
+        out = self.run("rev-parse", "HEAD^{commit}", "--symbolic-full-name", "HEAD", "--",
+                       check=False).decode().split()
+        if len(out) >= 2 and out[1] != "--":
+            return Head(out[0], out[1])
+        return Head(None, self.head_ref())  # unborn: no commit to name
 
     def is_ancestor(self, commit: str, descendant: str) -> bool:
         """Whether ``commit`` is in the past of ``descendant`` (or is it)."""
@@ -231,22 +240,23 @@ class Git:
             feeder.join()
 
     # --- writing -----------------------------------------------------------------------------
-    def commit_paths(self, paths: Sequence[str], message: str, author: Identity,
+    def commit_paths(self, head: Head, paths: Sequence[str], message: str, author: Identity,
                      when: datetime) -> str:
-        """Commit the work-tree state of ``paths`` (deleted when absent) on top of HEAD.
+        """Commit the work-tree state of ``paths`` (deleted when absent) on top of ``head``
+        (``head_state``, read under the CRM lock).
 
         Only these paths change; the user's other edits and staged changes are untouched.
         Returns the new commit id; raises Conflict if HEAD moved underneath. Git's index is
         left to ``stage``.
         """
-        parent = self.head()
+        parent = head.commit
         present = [p for p in paths if (self.root / p).exists()]
         oids = dict(zip(present, self.text("hash-object", "-w", "--", *present).split())) \
             if present else {}
         crash_point("hashed")
         changes = {p: oids.get(p) for p in paths}
-        # ls-tree reads a commit's tree as well as a tree: no rev-parse of it first.
-        tree = self._rewrite_tree(parent, changes) or self._mktree({})
+        with TreeEditor(self.root, self.pass_fds) as trees:
+            tree = trees.rewrite(parent, changes)
         env = author.env(when)
         parents = ["-p", parent] if parent else []
         # commit-tree does not read commit.gpgSign as `git commit` does: a user who signs
@@ -262,7 +272,7 @@ class Git:
                             "check user.signingkey and gpg.format, or turn commit.gpgsign "
                             "off") from None
         crash_point("commit-made")
-        ref = self.head_ref()
+        ref = head.ref
         try:
             self.run("update-ref", "-m", f"crmctl: {message.splitlines()[0]}", ref, commit,
                      parent or ZERO_OID)
@@ -285,46 +295,6 @@ class Git:
     def stage(self, paths: Sequence[str]) -> None:
         """Make git's index match the work tree for ``paths``, so `git status` stays clean."""
         self.run("update-index", "--add", "--remove", "--", *paths)
-
-    def _entries(self, tree: str | None) -> dict[str, tuple[str, str, str]]:
-        if not tree:
-            return {}
-        out = self.run("ls-tree", "-z", "--full-tree", tree)
-        entries = {}
-        for entry in out.decode("utf-8").split("\0"):
-            if entry:
-                meta, name = entry.split("\t", 1)
-                mode, kind, oid = meta.split()
-                entries[name] = (mode, kind, oid)
-        return entries
-
-    def _mktree(self, entries: Mapping[str, tuple[str, str, str]]) -> str:
-        body = b"".join(f"{mode} {kind} {oid}\t{name}".encode("utf-8") + b"\0"
-                        for name, (mode, kind, oid) in sorted(entries.items()))
-        return self.text("mktree", "-z", input=body)
-
-    def _rewrite_tree(self, tree: str | None, changes: Mapping[str, str | None]) -> str | None:
-        """A tree like ``tree`` (a tree or a commit's) with ``changes`` (path -> blob id,
-        None to delete) applied."""
-        entries = self._entries(tree)
-        by_child: dict[str, dict[str, str | None]] = {}
-        for path, oid in changes.items():
-            head, _, rest = path.partition("/")
-            if rest:
-                by_child.setdefault(head, {})[rest] = oid
-            elif oid is None:
-                entries.pop(head, None)
-            else:
-                mode = entries.get(head, ("100644",))[0]
-                entries[head] = (mode if mode in ("100644", "100755") else "100644", "blob", oid)
-        for name, sub_changes in by_child.items():
-            old = entries.get(name)
-            sub = self._rewrite_tree(old[2] if old and old[1] == "tree" else None, sub_changes)
-            if sub is None:
-                entries.pop(name, None)
-            else:
-                entries[name] = ("040000", "tree", sub)
-        return self._mktree(entries) if entries else None
 
 
 class RepoLock:
@@ -361,6 +331,16 @@ class RepoLock:
             fcntl.flock(self.fd, fcntl.LOCK_UN)
             os.close(self.fd)
             self.fd = None
+
+
+def _failure(args: Sequence[str], code: int, stderr: str) -> GitError:
+    message = stderr.strip().splitlines()
+    # git's own reason is its "fatal:" line; hints and repeats come after it.
+    fatal = [m.removeprefix("fatal: ") for m in message if m.startswith("fatal: ")]
+    detail = fatal[0] if fatal else message[-1] if message else f"exit {code}"
+    command = next((a for a, before in zip(args, ("", *args)) if not a.startswith("-")
+                    and before != "-c"), args[0])
+    return GitError(f"git {command} failed: {detail}")
 
 
 # An integer as git reads one in a boolean setting (strtoimax's base 0, a unit after it);

@@ -1,0 +1,90 @@
+"""A write's commit changes the paths it wrote and nothing else, however the trees around them
+were made: crmctl reads and writes those trees itself (``trees.TreeEditor``)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from conftest import git
+
+
+def tree_of(root: Path, rev: str) -> dict[bytes, bytes]:
+    """Every entry under ``rev``, trees included: path -> "mode type id", as git lists them."""
+    import subprocess
+
+    out = subprocess.run(["git", "ls-tree", "-r", "-t", "-z", rev], cwd=root, check=True,
+                         capture_output=True).stdout
+    return {path: meta for meta, _, path in
+            (entry.partition(b"\t") for entry in out.split(b"\0") if entry)}
+
+
+def add_by_hand(root: Path) -> None:
+    """Entries crmctl never makes, next to where `log` and `task add` write: an executable
+    script, a symbolic link, a file named in Latin-1 and a submodule, committed with git."""
+    month = root / "activities" / "2026-12"
+    month.mkdir(parents=True, exist_ok=True)
+    (month / "tally.sh").write_text("#!/bin/sh\necho 3\n")
+    (month / "tally.sh").chmod(0o755)
+    (month / "latest").symlink_to("tally.sh")
+    (root / "tasks").mkdir(exist_ok=True)
+    (root / os.fsdecode(b"tasks/caf\xe9.txt")).write_bytes(b"bought in Latin-1 days\n")
+    git(root, "add", "activities", "tasks")
+    head = git(root, "rev-parse", "HEAD")
+    git(root, "update-index", "--add", "--cacheinfo", f"160000,{head},vendor/tools")
+    (root / "vendor" / "tools").mkdir(parents=True)  # as a submodule not checked out
+    git(root, "commit", "-qm", "Odd files, by hand", "--no-verify")  # crmctl check's hook
+
+
+def test_a_write_changes_only_its_own_paths_in_every_tree_it_rewrites(cli, crm_root):
+    cli.ok("add", "company", "Acme Products")
+    add_by_hand(crm_root)
+    before = tree_of(crm_root, "HEAD")
+    parent = git(crm_root, "rev-parse", "HEAD")
+
+    cli.ok("log", "acme products", "--type", "phone-call", "--note", "Asked for a quote",
+           "--follow-up", "+3d: send the quote", env={"CRMCTL_NOW": "2026-12-06T10:00:00+00:00"})
+
+    after = tree_of(crm_root, "HEAD")
+    assert git(crm_root, "rev-parse", "HEAD^") == parent
+    written = git(crm_root, "diff", "--name-only", "HEAD^", "HEAD").splitlines()
+    assert {"activities", "tasks"} <= {p.split("/")[0] for p in written}, written
+    folders = {p.rsplit("/", i)[0].encode() for p in written for i in (1, 2)}
+    changed = {path for path in before.keys() | after.keys()
+               if before.get(path) != after.get(path)}
+    assert changed == {p.encode() for p in written} | folders, changed
+    # The odd entries are all still there, as they were.
+    for path in (b"activities/2026-12/tally.sh", b"activities/2026-12/latest",
+                 b"tasks/caf\xe9.txt", b"vendor/tools"):
+        assert after[path] == before[path]
+    assert after[b"activities/2026-12/tally.sh"].startswith(b"100755 blob")
+    assert after[b"activities/2026-12/latest"].startswith(b"120000 blob")
+    assert after[b"vendor/tools"].startswith(b"160000 commit")
+    assert git(crm_root, "status", "--porcelain") == ""
+
+
+def test_a_write_on_a_detached_head_moves_head_and_no_branch(cli, crm_root):
+    cli.ok("add", "company", "Acme Products")
+    branch_tip = git(crm_root, "rev-parse", "trunk")
+    git(crm_root, "checkout", "-q", "--detach")
+
+    cli.ok("task", "add", "Call back", "--for", "acme products")
+
+    assert git(crm_root, "rev-parse", "trunk") == branch_tip
+    assert git(crm_root, "rev-parse", "HEAD^") == branch_tip
+    assert git(crm_root, "rev-parse", "--symbolic-full-name", "HEAD") == "HEAD"
+
+
+def test_a_write_that_empties_a_folder_leaves_no_tree_for_it(cli, crm_root):
+    cli.ok("add", "company", "Acme Products")
+    cli.ok("add", "company", "Zebra Acme Products", "--force")
+    [twin] = [p for p in tree_of(crm_root, "HEAD")
+              if p.startswith(b"companies/z") and p.endswith(b".yaml")]
+    shard = twin.rsplit(b"/", 1)[0]
+    assert shard != b"companies"
+
+    cli.ok("merge", "acme products", "zebra acme products")
+
+    assert not [p for p in tree_of(crm_root, "HEAD") if p.startswith(shard)]
+    assert git(crm_root, "status", "--porcelain") == ""
+    git(crm_root, "fsck", "--strict", "--no-progress")
