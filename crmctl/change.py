@@ -12,6 +12,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Sequence
 
+from crmctl import early_index
 from crmctl.errors import Conflict, DataError
 from crmctl.faults import crash_point
 from crmctl.terminal import printable
@@ -35,7 +36,7 @@ class Change:
         self.pending: dict[str, bytes | None] = {}
         self.made_tasks: set[str] = set()  # rule-made task ids staged in this change
         self.committed = False
-        self._lock = crm_lock(crm)
+        self._lock = crm_lock(crm, take_over=True)
 
     def __enter__(self) -> "Change":
         if self.lock_held:
@@ -43,8 +44,9 @@ class Change:
         self._lock.__enter__()
         try:
             recover(self.crm)
-            index_lock = self.crm.git.git_dir() / "index.lock"
-            if index_lock.exists():
+            git_dir = self.crm.git.git_dir()
+            index_lock = git_dir / "index.lock"
+            if index_lock.exists() and not early_index.running(git_dir):
                 # Another git is at work (a `git commit` waiting in its editor): a commit
                 # now would be undone by the tree that git writes when it finishes.
                 raise Conflict(f"git is busy: {index_lock} exists",

@@ -138,11 +138,11 @@ def _spawn(root: Path, git_dir: Path, pathspec: tuple[str, ...]) -> _Started:
     output = lock = None
     marker: Path | None = None
     try:
-        output = _unlinked_file(git_dir)
+        output = unlinked_file(git_dir)
         lock = os.open(git_dir / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
         # Under the CRM lock git may save its untracked cache (a stale one costs each later
         # read ~35 ms at 100,000 records); while a write is at work, it takes no lock.
-        if _lock_now(lock):
+        if lock_now(lock):
             marker = git_dir / GIT_AT_WORK
             marker.write_bytes(b"")
         else:
@@ -164,7 +164,7 @@ def _spawn(root: Path, git_dir: Path, pathspec: tuple[str, ...]) -> _Started:
     return _Started(root, pathspec, process, output, lock, marker, started_ns)
 
 
-def _lock_now(fd: int) -> bool:
+def lock_now(fd: int) -> bool:
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -172,7 +172,7 @@ def _lock_now(fd: int) -> bool:
     return True
 
 
-def _unlinked_file(git_dir: Path) -> int:
+def unlinked_file(git_dir: Path) -> int:
     path = git_dir / f"crmctl-status-{os.getpid()}"
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
     os.unlink(path)

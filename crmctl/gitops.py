@@ -19,6 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Container, Iterable, Iterator, Mapping, NamedTuple, Sequence
 
+from crmctl import early_index
 from crmctl.errors import EXIT_DATA, Conflict, CrmError, UserError
 from crmctl.faults import crash_point
 from crmctl.gitenv import clean_env, dirty_in, paths_under, status_command
@@ -293,8 +294,13 @@ class Git:
         return commit
 
     def stage(self, paths: Sequence[str]) -> None:
-        """Make git's index match the work tree for ``paths``, so `git status` stays clean."""
-        self.run("update-index", "--add", "--remove", "--", *paths)
+        """Make git's index match the work tree for ``paths``, so `git status` stays clean:
+        by the launcher's `update-index` if one is waiting (``early_index``)."""
+        early = early_index.stage(self.git_dir(), list(paths))
+        if early is None:
+            self.run("update-index", "--add", "--remove", "--", *paths)
+        elif early[0] != 0:
+            raise _failure(("update-index",), early[0], early[1])
 
 
 class RepoLock:
@@ -325,6 +331,10 @@ class RepoLock:
                 time.sleep(0.02)
         self.fd = fd
         return self
+
+    def hold(self, fd: int) -> None:
+        """Hold a lock that ``fd`` holds already (and release it on exit)."""
+        self.fd = fd
 
     def __exit__(self, *exc: object) -> None:
         if self.fd is not None:

@@ -14,7 +14,7 @@ import os
 import time
 from pathlib import Path
 
-from crmctl import early_status
+from crmctl import early_index, early_status
 from crmctl.errors import Conflict, UserError
 from crmctl.faults import crash_point
 from crmctl.gitenv import GIT_AT_WORK, JOURNAL, LOCK
@@ -149,15 +149,24 @@ class CrmLock:
     """The CRM lock, held and passed to git's children for as long as it is held (so a
     killed crmctl cannot release it while its git still runs)."""
 
-    def __init__(self, crm: Crm, timeout: float):
+    def __init__(self, crm: Crm, timeout: float, take_over: bool = False):
+        """``take_over``: a write's lock, which takes over the one held for the launcher's
+        `update-index` (``early_index``) if there is one."""
         self.crm = crm
         self.timeout = timeout
+        self.take_over = take_over
+        self.taken_over = False
         self._lock = RepoLock(crm.git.git_dir() / LOCK, 0)
 
     def __enter__(self) -> "CrmLock":
         early_status.settle()  # the launcher's git may hold this lock: it is done first
+        held = early_index.take_lock(self._lock.path.parent) if self.take_over else None
         try:
-            self._lock.__enter__()
+            if held is not None:
+                self._lock.hold(held)
+                self.taken_over = True
+            else:
+                self._lock.__enter__()
         except Conflict:
             if not self.timeout:
                 raise
@@ -169,12 +178,14 @@ class CrmLock:
 
     def __exit__(self, *exc: object) -> None:
         self.crm.git.pass_fds = ()
+        if self.taken_over:
+            early_index.release()  # a write that failed: its git must not outlive the lock
         self._lock.__exit__()
 
 
-def crm_lock(crm: Crm, timeout: float | None = None) -> CrmLock:
+def crm_lock(crm: Crm, timeout: float | None = None, take_over: bool = False) -> CrmLock:
     """``timeout`` seconds to wait for it: $CRMCTL_LOCK_TIMEOUT by default, 0 to try once."""
-    return CrmLock(crm, lock_timeout() if timeout is None else timeout)
+    return CrmLock(crm, lock_timeout() if timeout is None else timeout, take_over)
 
 
 def write_journal(crm: Crm, parent: str | None, originals: dict[str, bytes | None]) -> Path:
@@ -215,6 +226,8 @@ def restore(root: Path, git_dir: Path, originals: dict[str, bytes | None]) -> No
 def recover_if_needed(crm: Crm) -> bool:
     """Before reading: if a killed write left a journal, take the lock and clean up after it."""
     git_dir = crm.git.git_dir()
+    if early_index.running(git_dir):
+        return False  # this process has held the CRM lock since before it started
     if not any((git_dir / name).exists() for name in
                (JOURNAL, temp_path(git_dir / JOURNAL).name, GIT_AT_WORK)):
         return False
@@ -276,6 +289,8 @@ class GitAtWork:
 
 
 def _clear_lock_of_killed_git(git_dir: Path) -> None:
+    if early_index.running(git_dir):
+        return  # the mark and the index.lock are this process's live git's
     marker = git_dir / GIT_AT_WORK
     try:
         started = marker.stat().st_mtime

@@ -7,10 +7,11 @@ import sys
 
 
 def main() -> None:
-    from crmctl import early_status
+    from crmctl import early_index, early_status
 
     if not any(k.startswith("_CRMCTL_COMPLETE") for k in os.environ):  # completion reads nothing
         early_status.start(sys.argv[1:])
+        early_index.start(sys.argv[1:])
     from crmctl.app import main as run_app
 
     run_app()

@@ -1,0 +1,175 @@
+"""git's index, read by an `update-index` that the launcher starts before Python imports the
+write that needs it.
+
+A write keeps `git status` clean by updating git's index for the paths it committed
+(``Git.stage``). At 100,000 records `git update-index` spends 25-35 ms reading the index (a
+20 MB shared index) before it looks at a path. `git update-index --stdin` reads the index
+first and only then waits for paths; so for the writes that scan nothing (``WRITES``), the
+launcher starts it at once. git reads on one core while Python imports and builds the
+command on the other, and the write hands it the paths it committed (``stage``).
+
+git holds its index.lock from its start. So it is started only when that lock is free, under
+the CRM lock, which the write's ``Change`` takes over (``take_lock``) instead of waiting for
+itself, and marked as crmctl's git at work: if both are killed, the next command knows the
+index.lock left behind as crmctl's (``journal.recover``). A command that commits nothing
+stops it unused, and git then writes nothing.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import NamedTuple
+
+from crmctl.commandline import split_globals
+from crmctl.early_status import lock_now, unlinked_file
+from crmctl.gitenv import GIT_AT_WORK, JOURNAL, LOCK, clean_env
+from crmctl.location import crm_folder
+
+# The writes that never run a status of their own, which would wait for this lock.
+WRITES = {("log",), ("move",), ("task", "add")}
+
+
+class _Updater(NamedTuple):
+    git_dir: Path
+    process: subprocess.Popen[bytes]
+    errors: int  # an unlinked file for git's stderr: a pipe could fill and stall git
+    lock: int  # the CRM lock: this module's until a Change takes it over
+    marker: Path
+
+
+_updater: _Updater | None = None
+_lock_taken = False  # by a Change (``take_lock``): it releases the lock, not ``_finish``
+
+
+def start(args: list[str]) -> None:
+    """Start `git update-index --stdin` for the write in ``args``, if it is one of ``WRITES``
+    and git's index and the CRM lock are free this instant."""
+    global _updater
+    split = split_globals(args)
+    if split is None or _updater is not None:
+        return
+    options, words = split
+    if not any(tuple(words[:len(w)]) == w for w in WRITES) or {"--help", "-h"} & set(words) \
+            or _waits_for_its_user(words):
+        return
+    root = crm_folder(options.get("--dir"))
+    if root is None:
+        return  # the command will say what is wrong
+    git_dir = root / ".git"
+    if not git_dir.is_dir() or any((git_dir / name).exists()
+                                   for name in (JOURNAL, GIT_AT_WORK, "index.lock")):
+        return  # a linked worktree, a killed write, a git at work: the command's own way
+    try:
+        _updater = _spawn(root, git_dir)
+    except OSError:
+        return  # no git, a read-only .git: the command's own update-index says what is wrong
+    if _updater is not None:
+        atexit.register(release)
+
+
+def _waits_for_its_user(words: list[str]) -> bool:
+    """Whether the command may wait for its user, for minutes in which git's index.lock
+    must not be held: `log --note -` reads the note from stdin, and `log` on a terminal
+    without a note may open an editor for one."""
+    if words[0] != "log":
+        return False
+    notes = []
+    for word, following in zip(words, [*words[1:], None]):
+        if word in ("--note", "-n"):
+            notes.append(following)
+        elif word.startswith(("--note=", "-n")) and word != "-n":
+            notes.append(word.removeprefix("--note=") if word.startswith("--") else word[2:])
+    if notes:
+        return "-" in notes
+    return sys.stdin is not None and sys.stdin.isatty() and sys.stdout is not None and \
+        sys.stdout.isatty()
+
+
+def running(git_dir: Path) -> bool:
+    """Whether this process's `update-index` is at work in ``git_dir``: the index.lock and
+    the mark of a git at work there are its own, not a killed command's."""
+    return _updater is not None and _updater.git_dir == git_dir and \
+        _updater.process.poll() is None
+
+
+def take_lock(git_dir: Path) -> int | None:
+    """The CRM lock of ``git_dir``, held since the launcher started git, for the write's
+    ``Change`` to hold and release; None if this process holds none."""
+    global _lock_taken
+    if _updater is None or _updater.git_dir != git_dir or _lock_taken:
+        return None
+    _lock_taken = True
+    return _updater.lock
+
+
+def stage(git_dir: Path, paths: list[str]) -> tuple[int, str] | None:
+    """Hand ``paths`` to this process's `update-index` and wait for it to write git's index:
+    git's exit code and its error, or None if none is at work in ``git_dir`` (then the
+    caller runs its own)."""
+    if not running(git_dir):
+        release()
+        return None
+    assert _updater is not None and _updater.process.stdin
+    try:
+        _updater.process.stdin.write(b"".join(os.fsencode(p) + b"\0" for p in paths))
+    except BrokenPipeError:
+        pass  # git stopped: its exit code and message say why
+    return _finish()
+
+
+def release() -> None:
+    """End an `update-index` that was given no paths, before the CRM lock it runs under is
+    released: git, given none, writes nothing and removes its index.lock. (Not stopped by a
+    signal: a `git` on PATH may be a wrapper, and the real git would outlive it.)"""
+    _finish()
+
+
+def _finish() -> tuple[int, str]:
+    """Close git's input, wait for it, then drop the mark and, unless a Change took it over,
+    the lock: the mark never outlives the lock it was made under."""
+    global _updater, _lock_taken
+    updater, _updater = _updater, None
+    if updater is None:
+        return 0, ""
+    assert updater.process.stdin
+    try:
+        updater.process.stdin.close()
+    except BrokenPipeError:
+        pass
+    code = updater.process.wait()
+    os.lseek(updater.errors, 0, os.SEEK_SET)
+    with os.fdopen(updater.errors, "rb") as errors:
+        error = errors.read().decode("utf-8", "replace")
+    updater.marker.unlink(missing_ok=True)
+    if not _lock_taken:
+        os.close(updater.lock)  # and so unlocked
+    _lock_taken = False
+    return code, error
+
+
+def _spawn(root: Path, git_dir: Path) -> _Updater | None:
+    lock = os.open(git_dir / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    if not lock_now(lock):
+        os.close(lock)
+        return None  # another crmctl is writing: this one waits for it, as it always has
+    errors = marker = None
+    try:
+        errors = unlinked_file(git_dir)
+        marker = git_dir / GIT_AT_WORK
+        marker.write_bytes(b"")
+        process = subprocess.Popen(
+            ["git", "update-index", "--add", "--remove", "-z", "--stdin"], cwd=root,
+            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=errors, env=clean_env(),
+            pass_fds=(lock,), restore_signals=False)
+    except OSError:
+        if errors is not None:
+            os.close(errors)
+        if marker is not None:
+            marker.unlink(missing_ok=True)
+        os.close(lock)
+        raise
+    return _Updater(git_dir, process, errors, lock, marker)

@@ -1,0 +1,169 @@
+"""The writes that scan nothing (log, move, task add) hand the paths they committed to a
+`git update-index --stdin` that the launcher started before Python imported the command
+(crmctl/early_index.py): git reads its index meanwhile.
+
+Every test runs crmctl as its own process (the launcher is the console entry point), with a
+`git` first on PATH that notes each call it passes on to the real git.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import Cli, crmctl, git, on_a_terminal
+from test_early_status import (crmctl_files_in_git_dir, git_shim, hold_lock, lock_is_free,
+                               wait_for, waits_for_lock)
+
+WRITES = {
+    "log": ("log", "acme products", "--type", "phone-call", "--note", "Asked for a quote"),
+    "move": ("move", "acme-products-big-deal", "meeting-arranged"),
+    "task add": ("task", "add", "Send the quote", "--for", "acme products", "--due", "+3d"),
+}
+
+
+@pytest.fixture
+def acme(cli: Cli) -> Cli:
+    cli.ok("add", "company", "Acme Products")
+    cli.ok("add", "deal", "Big Deal", "--company", "acme-products", "--amount", "1000")
+    return cli
+
+
+@pytest.fixture
+def git_calls(tmp_path: Path) -> tuple[dict, Path]:
+    log = tmp_path / "git-calls.log"
+    return git_shim(tmp_path / "shim", log), log
+
+
+def index_updates(log: Path) -> list[str]:
+    return [line for line in log.read_text().splitlines() if line.startswith("update-index")]
+
+
+def index_state(root: Path) -> tuple[bytes, list[str]]:
+    """git's index file and the shared index files beside it, as bytes and names."""
+    git_dir = root / ".git"
+    return (git_dir / "index").read_bytes(), sorted(p.name for p in git_dir.glob("sharedindex.*"))
+
+
+@pytest.mark.parametrize("command", list(WRITES))
+def test_a_write_hands_its_paths_to_the_update_index_the_launcher_started(
+        acme: Cli, git_calls, command: str) -> None:
+    env, log = git_calls
+    before = git(acme.root, "rev-parse", "HEAD")
+
+    done = crmctl(*WRITES[command], cwd=acme.root, env=env)
+
+    assert done.returncode == 0, done.stderr
+    assert index_updates(log) == ["update-index --add --remove -z --stdin"]
+    assert git(acme.root, "rev-parse", "HEAD^") == before
+    # git's index holds the commit exactly, and the work tree matches both.
+    assert git(acme.root, "diff", "--cached", "--name-only") == ""
+    assert git(acme.root, "status", "--porcelain", "--untracked-files=all") == ""
+    assert crmctl_files_in_git_dir(acme.root) == [] and lock_is_free(acme.root)
+
+
+def test_a_write_refused_for_bad_input_leaves_gits_index_as_it_was(acme: Cli, git_calls) -> None:
+    env, log = git_calls
+    acme.ok("log", "acme products", "--type", "note", "--note", "warm up the index")
+    before = index_state(acme.root), git(acme.root, "rev-parse", "HEAD")
+
+    refused = crmctl("log", "acme productz corp", "--type", "phone-call", cwd=acme.root, env=env)
+
+    assert refused.returncode != 0 and len(refused.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in refused.stderr
+    assert index_updates(log) == ["update-index --add --remove -z --stdin"]  # started, unused
+    assert (index_state(acme.root), git(acme.root, "rev-parse", "HEAD")) == before
+    assert crmctl_files_in_git_dir(acme.root) == [] and lock_is_free(acme.root)
+
+
+def test_a_users_git_at_work_is_not_raced_for_its_index(acme: Cli, git_calls) -> None:
+    env, log = git_calls
+    lock = acme.root / ".git" / "index.lock"
+    lock.write_bytes(b"the user's git commit, waiting in its editor")
+    before = git(acme.root, "rev-parse", "HEAD")
+
+    refused = crmctl(*WRITES["task add"], cwd=acme.root, env=env)
+
+    assert refused.returncode == 5 and "git is busy" in refused.stderr, refused.stderr
+    assert index_updates(log) == []  # the launcher saw the lock and started none
+    assert lock.read_bytes() == b"the user's git commit, waiting in its editor"
+    assert git(acme.root, "rev-parse", "HEAD") == before
+    lock.unlink()
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="reads /proc (Linux)")
+def test_a_write_waiting_for_another_writes_lock_runs_its_own_update_index(
+        acme: Cli, git_calls) -> None:
+    """The launcher starts git only if the CRM lock is free that instant; a write that has to
+    wait for it updates git's index itself once its turn comes."""
+    env, log = git_calls
+    fd = hold_lock(acme.root)  # another write at work
+    try:
+        waiting = subprocess.Popen([sys.executable, "-m", "crmctl", *WRITES["log"]],
+                                   cwd=acme.root, env={**os.environ, **env},
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        wait_for(lambda: waits_for_lock(waiting.pid, acme.root), "the write to wait")
+    finally:
+        os.close(fd)
+    _, stderr = waiting.communicate()
+    assert waiting.returncode == 0, stderr
+    [update] = index_updates(log)
+    assert update.startswith("update-index --add --remove -- activities/"), update
+    assert git(acme.root, "status", "--porcelain", "--untracked-files=all") == ""
+    assert crmctl_files_in_git_dir(acme.root) == [] and lock_is_free(acme.root)
+
+
+def test_a_write_killed_after_its_commit_leaves_git_s_index_to_the_next_command(
+        acme: Cli) -> None:
+    before = git(acme.root, "rev-parse", "HEAD")
+
+    killed = crmctl(*WRITES["task add"], cwd=acme.root, env={"CRMCTL_CRASH_AT": "ref-updated"})
+
+    assert killed.returncode == -signal.SIGKILL
+    assert git(acme.root, "rev-parse", "HEAD^") == before  # the commit landed
+    # Its git, left without paths, wrote nothing: the task file is not in git's index yet.
+    assert git(acme.root, "diff", "--cached", "--name-only") != ""
+    shown = crmctl("task", "list", "--all", cwd=acme.root)
+    assert shown.returncode == 0 and "Send the quote" in shown.stdout, shown.stderr
+    assert git(acme.root, "status", "--porcelain", "--untracked-files=all") == ""
+    assert crmctl_files_in_git_dir(acme.root) == [] and lock_is_free(acme.root)
+
+
+def test_a_log_that_waits_for_its_note_holds_no_lock_meanwhile(acme: Cli, tmp_path: Path,
+                                                               git_calls) -> None:
+    """The note typed in an editor, or piped from a slow command, may take minutes: the
+    user's own git and other crmctl commands must not wait for it."""
+    env, log = git_calls
+    seen = tmp_path / "locks-seen"
+    editor = tmp_path / "editor.py"
+    # As the user types, is git's index or the CRM lock held?
+    editor.write_text(f"""#!{sys.executable}
+import fcntl, os, sys
+git_dir = {str(acme.root / ".git")!r}
+held = ["index.lock"] if os.path.exists(git_dir + "/index.lock") else []
+with open(git_dir + "/crmctl.lock", "a") as lock:
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        held.append("crmctl.lock")
+open({str(seen)!r}, "a").write("".join(f"{{name}}\\n" for name in held))
+open(sys.argv[1], "a").write("Said yes to a demo\\n")
+""")
+    editor.chmod(0o755)
+    code, shown, stderr = on_a_terminal("log", "acme-products", "--type", "phone-call",
+                                        cwd=acme.root, env={**env, "EDITOR": str(editor),
+                                                            "VISUAL": str(editor)})
+    assert code == 0, (shown, stderr)
+    assert seen.read_text() == ""
+
+    piped = crmctl("log", "acme-products", "--type", "phone-call", "--note", "-",
+                   cwd=acme.root, env=env, input="From a pipe\n")
+    assert piped.returncode == 0, piped.stderr
+    # Neither started git early: each updated git's index itself, after its commit.
+    assert [u.split(" -- ")[0] for u in index_updates(log)] == ["update-index --add --remove"] * 2
+    assert git(acme.root, "status", "--porcelain", "--untracked-files=all") == ""
