@@ -17,7 +17,7 @@ import yaml
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from crmctl import yamlio
+from crmctl import libyaml, yamlio
 from crmctl.errors import DataError
 
 STAMP = "'2026-01-05T09:00:00+00:00'"
@@ -413,9 +413,9 @@ def test_a_record_round_trips_and_dumps_deterministically(record):
 def libyaml_reading(text: str):
     """What libyaml's events make of ``text``, as ``load`` reads every file not in the shape
     crmctl writes: a Document, or the error."""
-    parser = yamlio._Parser(text)
+    parser = libyaml._Parser(text)
     try:
-        document = yamlio._build(parser, "companies/ac/acme.yaml")
+        document = libyaml._build(parser, "companies/ac/acme.yaml")
         return dict(document), document.lines
     except yaml.YAMLError as exc:
         return type(exc).__name__

@@ -29,6 +29,7 @@ from conftest import build_once, copy_of, git
 from crmctl import yamlio
 from crmctl.dates import stamp
 from crmctl.errors import UserError
+from crmctl.model import format_decimal
 from crmctl.names import MAX_NAME_LENGTH, check_name
 from crmctl.records import MAX_AMOUNT, validated
 from crmctl.store import Crm, record_path
@@ -194,7 +195,7 @@ def assert_round_trip(crm: Crm, kind: str, fields: dict) -> None:
         if isinstance(value, Decimal):
             assert by_12[key] == value, (key, value, text)
             assert isinstance(by_pyyaml[key], (int, float)), (key, text)
-            assert f"\n{key}: {yamlio.format_decimal(value)}\n" in text
+            assert f"\n{key}: {format_decimal(value)}\n" in text
 
 
 @RECORDS
