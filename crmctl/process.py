@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import json
+from decimal import Decimal
 from pathlib import Path
 
-from crmctl import yamlio
+from crmctl import __version__, yamlio
 from crmctl.errors import DataError
 from crmctl.location import PROCESS_FILE, STATE_DIR  # noqa: F401  (named from here too)
 from crmctl.model import ActivityType, Goal, Process, Route, Rules, Stage, User, Workflow
@@ -20,22 +22,67 @@ def load_process(root: Path) -> Process:
     except FileNotFoundError:
         raise DataError("crm.yaml is missing", PROCESS_FILE,
                         hint="restore it from git: git checkout -- crm.yaml") from None
-    # Validating costs a jsonschema import (~50-90 ms) on every command; remember the digest
-    # of the last text that passed, in the machine-local state folder.
+    # Every command reads crm.yaml: validating it costs a jsonschema import (~50-90 ms) and
+    # parsing it a yaml import (~7 ms). So the document of the last text that passed is kept,
+    # with the digest of that text, in the machine-local state folder.
     schema_bytes = (schema_dir() / "crm.schema.json").read_bytes()
-    digest = hashlib.sha1(schema_bytes + b"\0" + text.encode("utf-8")).hexdigest()
-    stamp = root / STATE_DIR / "process-valid"
-    if not (stamp.is_file() and stamp.read_text() == digest):
+    digest = hashlib.sha1(f"{_KEPT_FORMAT}\0{__version__}\0".encode() + schema_bytes + b"\0"
+                          + text.encode("utf-8")).hexdigest()
+    kept = root / STATE_DIR / "process.json"
+    document = _kept_document(kept, digest)
+    if document is None:
         problems = process_problems(text)
         if problems:
             line, message = problems[0]
             raise DataError(message, PROCESS_FILE, line, hint="fix crm.yaml, then run crmctl check")
-        try:
-            stamp.parent.mkdir(exist_ok=True)
-            stamp.write_text(digest)
-        except OSError:  # a read-only CRM still works, just without the shortcut
-            pass
-    return _build(coerce(yamlio.load(text, PROCESS_FILE), load_schema("crm.schema.json")))
+        document = coerce(yamlio.load(text, PROCESS_FILE), load_schema("crm.schema.json"))
+        _keep_document(kept, digest, document)
+    return _build(document)
+
+
+_KEPT_FORMAT = "1"  # of process.json: a new one when what coerce makes of crm.yaml changes
+
+
+def _kept_document(kept: Path, digest: str) -> dict | None:
+    try:
+        saved = json.loads(kept.read_bytes(), object_hook=_from_json)
+    except (OSError, ValueError):  # none yet, or a damaged one: read crm.yaml again
+        return None
+    if not isinstance(saved, dict) or saved.get("digest") != digest:
+        return None
+    return saved.get("document")
+
+
+def _keep_document(kept: Path, digest: str, document: dict) -> None:
+    text = json.dumps({"digest": digest, "document": document}, default=_to_json)
+    if not _same(json.loads(text, object_hook=_from_json)["document"], document):
+        return  # a value JSON cannot carry exactly: no shortcut then
+    from crmctl.journal import atomic_write
+
+    try:
+        kept.parent.mkdir(exist_ok=True)
+        atomic_write(kept, text.encode("utf-8"))  # another command may be reading it
+    except OSError:  # a read-only CRM still works, just without the shortcut
+        pass
+
+
+def _to_json(value: object) -> object:
+    if isinstance(value, Decimal):
+        return {"$decimal": str(value)}
+    raise TypeError(f"{type(value).__name__} is not kept in process.json")
+
+
+def _from_json(value: dict) -> object:
+    return Decimal(value["$decimal"]) if value.keys() == {"$decimal"} else value
+
+
+def _same(a: object, b: object) -> bool:
+    """Equal, and of the same types all the way down (1 == Decimal(1) == True in Python)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(map(_same, a, b))
+    return type(a) is type(b) and a == b
 
 
 def process_problems(text: str) -> list[tuple[int, str]]:

@@ -405,6 +405,27 @@ def test_crm_yaml_that_is_not_valid_yaml(sales, crm_root):
         f"crm.yaml:{line}: duplicate key 'currency' (first at line {line - 1}); keep one"]
 
 
+def test_crm_yaml_is_read_again_whenever_its_text_changes(sales, crm_root):
+    """Each command reads crm.yaml's document from .crmctl/process.json while the text is
+    the one it was made from; any other text is parsed and checked again."""
+    kept = crm_root / ".crmctl" / "process.json"
+    assert kept.is_file()  # kept by the commands that made the sales
+    edit(crm_root, "crm.yaml", "      - no-answer\n", "      - no-answer\n      - wrong-number\n")
+    sales.ok("log", "jane-doe", "--type", "phone-attempt", "--outcome", "wrong-number")
+
+    edit(crm_root, "crm.yaml", "      - wrong-number\n", "      - wrong-number\n    - : x\n")
+    refused = sales("log", "jane-doe", "--type", "phone-attempt", "--outcome", "no-answer")
+    assert refused.exit_code != 0 and "crm.yaml:" in refused.stderr, refused.stderr
+
+    edit(crm_root, "crm.yaml", "    - : x\n", "")
+    kept.write_text('{"digest": "')  # cut short, as by a full disk
+    sales.ok("log", "jane-doe", "--type", "phone-attempt", "--outcome", "wrong-number")
+    saved = json.loads(kept.read_text())
+    outcomes = next(t for t in saved["document"]["activity_types"] if t["id"] == "phone-attempt")
+    assert "wrong-number" in outcomes["outcomes"]
+    assert saved["document"]["pipeline"][0]["probability"] == {"$decimal": "10"}
+
+
 def test_a_missing_crm_yaml(sales, crm_root):
     (crm_root / "crm.yaml").unlink()
     result = sales("--dir", str(crm_root), "check")
