@@ -10,9 +10,10 @@ command on the other, and the write hands it the paths it committed (``stage``).
 
 git holds its index.lock from its start. So it is started only when that lock is free, under
 the CRM lock, which the write's ``Change`` takes over (``take_lock``) instead of waiting for
-itself, and marked as crmctl's git at work: if both are killed, the next command knows the
-index.lock left behind as crmctl's (``journal.recover``). A command that commits nothing
-stops it unused, and git then writes nothing.
+itself, and with a mark of its own (INDEX_AT_WORK): if both are killed, the next command
+knows the index.lock left behind as crmctl's (``journal.recover``). A command that commits
+nothing ends it unused, and git then writes nothing; a commit that is to be signed ends it
+first (``end_unused``), since a passphrase prompt may wait for minutes.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from typing import NamedTuple
 
 from crmctl.commandline import split_globals
 from crmctl.early_status import lock_now, unlinked_file
-from crmctl.gitenv import GIT_AT_WORK, JOURNAL, LOCK, clean_env
+from crmctl.gitenv import GIT_AT_WORK, INDEX_AT_WORK, JOURNAL, LOCK, clean_env
 from crmctl.location import crm_folder
 
 # The writes that never run a status of their own, which would wait for this lock.
@@ -43,12 +44,13 @@ class _Updater(NamedTuple):
 
 _updater: _Updater | None = None
 _lock_taken = False  # by a Change (``take_lock``): it releases the lock, not ``_finish``
+_holding: Path | None = None  # the .git whose CRM lock this process holds since its start
 
 
 def start(args: list[str]) -> None:
     """Start `git update-index --stdin` for the write in ``args``, if it is one of ``WRITES``
     and git's index and the CRM lock are free this instant."""
-    global _updater
+    global _updater, _holding
     split = split_globals(args)
     if split is None or _updater is not None:
         return
@@ -57,24 +59,22 @@ def start(args: list[str]) -> None:
             or _waits_for_its_user(words):
         return
     root = crm_folder(options.get("--dir"))
-    if root is None:
-        return  # the command will say what is wrong
-    git_dir = root / ".git"
-    if not git_dir.is_dir() or any((git_dir / name).exists()
-                                   for name in (JOURNAL, GIT_AT_WORK, "index.lock")):
-        return  # a linked worktree, a killed write, a git at work: the command's own way
+    if root is None or not (root / ".git").is_dir():
+        return  # no CRM (the command says why), or a linked worktree: the command's own way
     try:
-        _updater = _spawn(root, git_dir)
+        _updater = _spawn(root, root / ".git")
     except OSError:
         return  # no git, a read-only .git: the command's own update-index says what is wrong
     if _updater is not None:
+        _holding = _updater.git_dir
         atexit.register(release)
 
 
 def _waits_for_its_user(words: list[str]) -> bool:
     """Whether the command may wait for its user, for minutes in which git's index.lock
     must not be held: `log --note -` reads the note from stdin, and `log` on a terminal
-    without a note may open an editor for one."""
+    without a note may open an editor for one (as crmctl/cli/log.py decides; read here
+    before Typer is imported, so a doubt only costs the early start)."""
     if words[0] != "log":
         return False
     notes = []
@@ -91,9 +91,15 @@ def _waits_for_its_user(words: list[str]) -> bool:
 
 def running(git_dir: Path) -> bool:
     """Whether this process's `update-index` is at work in ``git_dir``: the index.lock and
-    the mark of a git at work there are its own, not a killed command's."""
+    the mark there are its own, not a killed command's."""
     return _updater is not None and _updater.git_dir == git_dir and \
         _updater.process.poll() is None
+
+
+def holds_lock(git_dir: Path) -> bool:
+    """Whether this process has held the CRM lock of ``git_dir`` since its start, for its
+    `update-index` (alive or not): no other command can have left anything to recover."""
+    return _holding == git_dir
 
 
 def take_lock(git_dir: Path) -> int | None:
@@ -111,7 +117,7 @@ def stage(git_dir: Path, paths: list[str]) -> tuple[int, str] | None:
     git's exit code and its error, or None if none is at work in ``git_dir`` (then the
     caller runs its own)."""
     if not running(git_dir):
-        release()
+        _finish()
         return None
     assert _updater is not None and _updater.process.stdin
     try:
@@ -121,17 +127,26 @@ def stage(git_dir: Path, paths: list[str]) -> tuple[int, str] | None:
     return _finish()
 
 
-def release() -> None:
-    """End an `update-index` that was given no paths, before the CRM lock it runs under is
-    released: git, given none, writes nothing and removes its index.lock. (Not stopped by a
-    signal: a `git` on PATH may be a wrapper, and the real git would outlive it.)"""
+def end_unused() -> None:
+    """End the `update-index` given no paths, before a wait that git's index.lock must not
+    last through (a passphrase prompt for a signed commit); ``stage`` then runs its own."""
     _finish()
+
+
+def release() -> None:
+    """End an `update-index` that was given no paths, and forget the CRM lock it ran
+    under (its ``Change`` releases the lock next, if it took it over). git, given no
+    paths, writes nothing and removes its index.lock. (It is not stopped by a signal: a
+    `git` on PATH may be a wrapper, and the real git would outlive it.)"""
+    global _holding
+    _finish()
+    _holding = None
 
 
 def _finish() -> tuple[int, str]:
     """Close git's input, wait for it, then drop the mark and, unless a Change took it over,
     the lock: the mark never outlives the lock it was made under."""
-    global _updater, _lock_taken
+    global _updater, _lock_taken, _holding
     updater, _updater = _updater, None
     if updater is None:
         return 0, ""
@@ -144,9 +159,15 @@ def _finish() -> tuple[int, str]:
     os.lseek(updater.errors, 0, os.SEEK_SET)
     with os.fdopen(updater.errors, "rb") as errors:
         error = errors.read().decode("utf-8", "replace")
-    updater.marker.unlink(missing_ok=True)
+    if code < 0:  # killed by a signal: a SIGKILL leaves git's index.lock behind
+        from crmctl.journal import clear_lock_of_killed_git
+
+        clear_lock_of_killed_git(updater.git_dir, INDEX_AT_WORK)  # and the mark
+    else:
+        updater.marker.unlink(missing_ok=True)
     if not _lock_taken:
         os.close(updater.lock)  # and so unlocked
+        _holding = None
     _lock_taken = False
     return code, error
 
@@ -156,10 +177,15 @@ def _spawn(root: Path, git_dir: Path) -> _Updater | None:
     if not lock_now(lock):
         os.close(lock)
         return None  # another crmctl is writing: this one waits for it, as it always has
+    # Looked at under the lock: a write killed before it was taken may have left these.
+    if any((git_dir / name).exists() for name in (JOURNAL, GIT_AT_WORK, INDEX_AT_WORK,
+                                                  "index.lock")):
+        os.close(lock)
+        return None  # a killed write to recover, a git at work: the command's own way
     errors = marker = None
     try:
         errors = unlinked_file(git_dir)
-        marker = git_dir / GIT_AT_WORK
+        marker = git_dir / INDEX_AT_WORK
         marker.write_bytes(b"")
         process = subprocess.Popen(
             ["git", "update-index", "--add", "--remove", "-z", "--stdin"], cwd=root,

@@ -12,6 +12,17 @@ from typing import Mapping
 LOCK = "crmctl.lock"
 JOURNAL = "crmctl-journal.json"
 GIT_AT_WORK = "crmctl-git-at-work"
+# The mark of the launcher's `update-index`, held under the CRM lock for a whole write
+# (``early_index``): apart from GIT_AT_WORK, which a read waits to clear up after.
+INDEX_AT_WORK = "crmctl-index-at-work"
+
+
+def failure_reason(stderr: str, code: int) -> str:
+    """Why a git command failed: its "fatal:" line (hints and repeats come after it), else
+    its last line."""
+    lines = stderr.strip().splitlines()
+    fatal = [line.removeprefix("fatal: ") for line in lines if line.startswith("fatal: ")]
+    return fatal[0] if fatal else lines[-1] if lines else f"exit {code}"
 
 def status_command(may_lock: bool, pathspec: tuple[str, ...] | list[str] = ()) -> list[str]:
     """The git status that lists every path differing from HEAD; a folder with nothing but

@@ -22,10 +22,11 @@ from typing import Container, Iterable, Iterator, Mapping, NamedTuple, Sequence
 from crmctl import early_index
 from crmctl.errors import EXIT_DATA, Conflict, CrmError, UserError
 from crmctl.faults import crash_point
-from crmctl.gitenv import clean_env, dirty_in, paths_under, status_command
+from crmctl.gitenv import clean_env, dirty_in, failure_reason, paths_under, status_command
 from crmctl.trees import TreeEditor
 
 ZERO_OID = "0" * 40
+_OBJECT_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")  # SHA-1 or SHA-256
 
 
 class GitError(CrmError):
@@ -99,9 +100,12 @@ class Git:
         no commit yet)."""
         out = self.run("rev-parse", "HEAD^{commit}", "--symbolic-full-name", "HEAD", "--",
                        check=False).decode().split()
-        if len(out) >= 2 and out[1] != "--":
-            return Head(out[0], out[1])
-        return Head(None, self.head_ref())  # unborn: no commit to name
+        commit = out[0] if out and _OBJECT_ID.fullmatch(out[0]) else None  # None: unborn
+        if commit and len(out) >= 2 and out[1] != "--":
+            return Head(commit, out[1])
+        # No branch named: a tag or a branch called HEAD too makes the name ambiguous to
+        # rev-parse, not to symbolic-ref.
+        return Head(commit, self.head_ref())
 
     def is_ancestor(self, commit: str, descendant: str) -> bool:
         """Whether ``commit`` is in the past of ``descendant`` (or is it)."""
@@ -143,7 +147,7 @@ class Git:
         # Folder names as they are: a folder made by hand may hold a * or a [.
         out = self.run("--literal-pathspecs", "diff", "--name-only", "--no-renames", "-z", old,
                        new, "--", *folders)
-        return [p for p in out.decode("utf-8").split("\0") if p]
+        return paths_under([p for p in out.split(b"\0") if p], folders)
 
     def dirty_paths(self, folders: Sequence[str], may_lock: bool = False,
                     pathspec: Sequence[str] = ()) -> list[str]:
@@ -263,6 +267,8 @@ class Git:
         # commit-tree does not read commit.gpgSign as `git commit` does: a user who signs
         # their commits gets crmctl's signed too (GPG or SSH, as their git is set up).
         sign = ["-S"] if self.config_bool("commit.gpgsign") else []
+        if sign:
+            early_index.end_unused()  # gpg may ask for a passphrase: git's index stays free
         try:
             commit = self.text("commit-tree", tree, *parents, *sign,
                                input=message.encode("utf-8"), env=env)
@@ -344,13 +350,9 @@ class RepoLock:
 
 
 def _failure(args: Sequence[str], code: int, stderr: str) -> GitError:
-    message = stderr.strip().splitlines()
-    # git's own reason is its "fatal:" line; hints and repeats come after it.
-    fatal = [m.removeprefix("fatal: ") for m in message if m.startswith("fatal: ")]
-    detail = fatal[0] if fatal else message[-1] if message else f"exit {code}"
     command = next((a for a, before in zip(args, ("", *args)) if not a.startswith("-")
                     and before != "-c"), args[0])
-    return GitError(f"git {command} failed: {detail}")
+    return GitError(f"git {command} failed: {failure_reason(stderr, code)}")
 
 
 # An integer as git reads one in a boolean setting (strtoimax's base 0, a unit after it);

@@ -17,7 +17,7 @@ from pathlib import Path
 from crmctl import early_index, early_status
 from crmctl.errors import Conflict, UserError
 from crmctl.faults import crash_point
-from crmctl.gitenv import GIT_AT_WORK, JOURNAL, LOCK
+from crmctl.gitenv import GIT_AT_WORK, INDEX_AT_WORK, JOURNAL, LOCK
 from crmctl.gitops import RepoLock
 from crmctl.store import Crm
 
@@ -226,13 +226,21 @@ def restore(root: Path, git_dir: Path, originals: dict[str, bytes | None]) -> No
 def recover_if_needed(crm: Crm) -> bool:
     """Before reading: if a killed write left a journal, take the lock and clean up after it."""
     git_dir = crm.git.git_dir()
-    if early_index.running(git_dir):
-        return False  # this process has held the CRM lock since before it started
-    if not any((git_dir / name).exists() for name in
-               (JOURNAL, temp_path(git_dir / JOURNAL).name, GIT_AT_WORK)):
-        return False
-    with crm_lock(crm):
-        return recover(crm)
+    if early_index.holds_lock(git_dir):
+        return False  # this process has held the CRM lock since it started: nothing is left
+    if any((git_dir / name).exists() for name in
+           (JOURNAL, temp_path(git_dir / JOURNAL).name, GIT_AT_WORK)):
+        with crm_lock(crm):
+            return recover(crm)
+    if (git_dir / INDEX_AT_WORK).exists():
+        # A write's index update at work (the read need not wait for it), or a killed one's
+        # index.lock left behind (then the lock is free, and it is cleared).
+        try:
+            with crm_lock(crm, timeout=0):
+                return recover(crm)
+        except Conflict:
+            return False
+    return False
 
 
 def recover(crm: Crm) -> bool:
@@ -243,7 +251,9 @@ def recover(crm: Crm) -> bool:
     git_dir = crm.git.git_dir()
     journal = git_dir / JOURNAL
     temp_path(journal).unlink(missing_ok=True)  # killed while writing the journal itself
-    _clear_lock_of_killed_git(git_dir)
+    clear_lock_of_killed_git(git_dir, GIT_AT_WORK)
+    if not early_index.running(git_dir):  # else the mark and index.lock are its live git's
+        clear_lock_of_killed_git(git_dir, INDEX_AT_WORK)
     try:
         entry = json.loads(journal.read_text())
     except FileNotFoundError:
@@ -288,10 +298,10 @@ class GitAtWork:
         self.path.unlink(missing_ok=True)
 
 
-def _clear_lock_of_killed_git(git_dir: Path) -> None:
-    if early_index.running(git_dir):
-        return  # the mark and the index.lock are this process's live git's
-    marker = git_dir / GIT_AT_WORK
+def clear_lock_of_killed_git(git_dir: Path, mark: str) -> None:
+    """Remove the index.lock that a git marked by ``mark`` (GIT_AT_WORK, INDEX_AT_WORK) left
+    when it was killed, and the mark."""
+    marker = git_dir / mark
     try:
         started = marker.stat().st_mtime
     except FileNotFoundError:

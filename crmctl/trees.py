@@ -13,12 +13,13 @@ from pathlib import Path
 from typing import IO, Mapping
 
 from crmctl.errors import EXIT_DATA, CrmError
-from crmctl.gitenv import clean_env
+from crmctl.gitenv import clean_env, failure_reason
 
-_KINDS = {b"40000": b"tree", b"160000": b"commit"}  # every other mode is a blob's
-_FILE_MODES = (b"100644", b"100755")
+_TREE, _SUBMODULE, _TYPE_BITS = 0o040000, 0o160000, 0o170000
+_FILE_MODES = (0o100644, 0o100755)
+_KINDS = {_TREE: b"tree", _SUBMODULE: b"commit"}  # of an entry, by its mode's type bits
 
-Entries = dict[bytes, tuple[bytes, str]]  # name -> (mode as git writes it in a tree, id)
+Entries = dict[bytes, tuple[int, str]]  # name -> (mode, id)
 
 
 class TreeError(CrmError):
@@ -66,15 +67,15 @@ class TreeEditor:
             elif oid is None:
                 entries.pop(head, None)
             else:
-                mode = entries.get(head, (b"100644",))[0]
-                entries[head] = (mode if mode in _FILE_MODES else b"100644", oid)
+                mode = entries.get(head, (0o100644,))[0]
+                entries[head] = (mode if mode in _FILE_MODES else 0o100644, oid)
         for name, sub_changes in by_child.items():
             old = entries.get(name)
-            sub = self._rewrite(old[1] if old and old[0] == b"40000" else None, sub_changes)
+            sub = self._rewrite(old[1] if old and old[0] == _TREE else None, sub_changes)
             if sub is None:
                 entries.pop(name, None)
             else:
-                entries[name] = (b"40000", sub)
+                entries[name] = (_TREE, sub)
         return self._write(entries) if entries else None
 
     def _read(self, treeish: str) -> Entries:
@@ -94,15 +95,16 @@ class TreeEditor:
         while at < len(data):  # <mode> SP <name> NUL <id as raw bytes>, and again
             space = data.index(b" ", at)
             end = data.index(b"\0", space)
-            entries[data[space + 1:end]] = (data[at:space], data[end + 1:end + 1 + width].hex())
+            # As a number: an old tool may have written a folder's mode as 040000.
+            entries[data[space + 1:end]] = (int(data[at:space], 8),
+                                            data[end + 1:end + 1 + width].hex())
             at = end + 1 + width
         return entries
 
     def _write(self, entries: Entries) -> str:
         self._writer = writer = self._writer or self._start("mktree", "-z", "--batch")
         stdin, stdout = _pipes(writer)
-        stdin.write(b"".join(b"%s %s %s\t%s\0" % (mode, _KINDS.get(mode, b"blob"),
-                                                   oid.encode(), name)
+        stdin.write(b"".join(b"%o %s %s\t%s\0" % (mode, _kind(mode), oid.encode(), name)
                              for name, (mode, oid) in entries.items()) + b"\0")  # its end
         stdin.flush()
         oid = stdout.readline().strip()
@@ -123,10 +125,12 @@ class TreeEditor:
             process.stdin.close()
         except BrokenPipeError:
             pass
-        lines = process.stderr.read().decode("utf-8", "replace").strip().splitlines()
-        fatal = [line.removeprefix("fatal: ") for line in lines if line.startswith("fatal: ")]
-        detail = fatal[0] if fatal else lines[-1] if lines else ""
-        return TreeError(f"{what}: {detail}" if detail else what)
+        stderr = process.stderr.read().decode("utf-8", "replace")
+        return TreeError(f"{what}: {failure_reason(stderr, process.wait())}")
+
+
+def _kind(mode: int) -> bytes:
+    return _KINDS.get(mode & _TYPE_BITS, b"blob")
 
 
 def _pipes(process: subprocess.Popen[bytes]) -> tuple[IO[bytes], IO[bytes]]:

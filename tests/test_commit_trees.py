@@ -29,6 +29,7 @@ def add_by_hand(root: Path) -> None:
     (month / "latest").symlink_to("tally.sh")
     (root / "tasks").mkdir(exist_ok=True)
     (root / os.fsdecode(b"tasks/caf\xe9.txt")).write_bytes(b"bought in Latin-1 days\n")
+    (month / os.fsdecode(b"caf\xe9.txt")).write_bytes(b"and this month too\n")
     git(root, "add", "activities", "tasks")
     head = git(root, "rev-parse", "HEAD")
     git(root, "update-index", "--add", "--cacheinfo", f"160000,{head},vendor/tools")
@@ -38,6 +39,8 @@ def add_by_hand(root: Path) -> None:
 
 def test_a_write_changes_only_its_own_paths_in_every_tree_it_rewrites(cli, crm_root):
     cli.ok("add", "company", "Acme Products")
+    cli.ok("log", "acme products", "--type", "note", "--note", "Met at a fair")
+    cli.ok("show", "acme products")  # its timeline: the logs are indexed from here on
     add_by_hand(crm_root)
     before = tree_of(crm_root, "HEAD")
     parent = git(crm_root, "rev-parse", "HEAD")
@@ -55,7 +58,7 @@ def test_a_write_changes_only_its_own_paths_in_every_tree_it_rewrites(cli, crm_r
     assert changed == {p.encode() for p in written} | folders, changed
     # The odd entries are all still there, as they were.
     for path in (b"activities/2026-12/tally.sh", b"activities/2026-12/latest",
-                 b"tasks/caf\xe9.txt", b"vendor/tools"):
+                 b"activities/2026-12/caf\xe9.txt", b"tasks/caf\xe9.txt", b"vendor/tools"):
         assert after[path] == before[path]
     assert after[b"activities/2026-12/tally.sh"].startswith(b"100755 blob")
     assert after[b"activities/2026-12/latest"].startswith(b"120000 blob")
@@ -88,3 +91,44 @@ def test_a_write_that_empties_a_folder_leaves_no_tree_for_it(cli, crm_root):
     assert not [p for p in tree_of(crm_root, "HEAD") if p.startswith(shard)]
     assert git(crm_root, "status", "--porcelain") == ""
     git(crm_root, "fsck", "--strict", "--no-progress")
+
+
+def test_a_folder_written_with_a_zero_padded_mode_is_still_a_folder(cli, crm_root):
+    """Old tools wrote a folder's mode as 040000 (git fsck only warns of it): its files stay."""
+    import subprocess
+
+    cli.ok("add", "company", "Acme Products")
+    cli.ok("add", "company", "Globex")
+    root_tree = subprocess.run(["git", "cat-file", "tree", "HEAD^{tree}"], cwd=crm_root,
+                               check=True, capture_output=True).stdout
+    padded = root_tree.replace(b"40000 companies\0", b"040000 companies\0")
+    assert padded != root_tree
+    tree = subprocess.run(["git", "hash-object", "-t", "tree", "--literally", "-w", "--stdin"],
+                          cwd=crm_root, input=padded, check=True, capture_output=True
+                          ).stdout.decode().strip()
+    head = git(crm_root, "commit-tree", tree, "-p", "HEAD", "-m", "Rewritten by an old tool")
+    git(crm_root, "update-ref", "HEAD", head)
+    files_before = git(crm_root, "ls-tree", "-r", "--name-only", "HEAD").splitlines()
+
+    cli.ok("edit", "globex", "--set", "domain=globex.example")
+    cli.ok("task", "add", "Call Acme", "--for", "acme products")
+
+    files_after = git(crm_root, "ls-tree", "-r", "--name-only", "HEAD").splitlines()
+    assert set(files_before) <= set(files_after)
+    assert git(crm_root, "diff", "--name-only", head, "HEAD").splitlines() == [
+        "companies/gl/globex.yaml",
+        next(p for p in files_after if p.startswith("tasks/"))]
+    assert git(crm_root, "status", "--porcelain") == ""
+
+
+def test_a_tag_named_head_does_not_confuse_a_write(cli, crm_root):
+    """git allows a tag called HEAD (a fetch may bring one): rev-parse then finds the name
+    HEAD ambiguous, and the write must still commit on the branch."""
+    cli.ok("add", "company", "Acme Products")
+    git(crm_root, "tag", "HEAD")
+    before = git(crm_root, "rev-parse", "trunk")
+
+    cli.ok("task", "add", "Call back", "--for", "acme products")
+
+    assert git(crm_root, "rev-parse", "trunk^") == before
+    assert git(crm_root, "status", "--porcelain") == ""

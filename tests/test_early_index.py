@@ -9,6 +9,7 @@ Every test runs crmctl as its own process (the launcher is the console entry poi
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -167,3 +168,73 @@ open(sys.argv[1], "a").write("Said yes to a demo\\n")
     # Neither started git early: each updated git's index itself, after its commit.
     assert [u.split(" -- ")[0] for u in index_updates(log)] == ["update-index --add --remove"] * 2
     assert git(acme.root, "status", "--porcelain", "--untracked-files=all") == ""
+
+
+def test_a_read_does_not_wait_for_a_writes_index_update(acme: Cli) -> None:
+    """A write holds the CRM lock with its update-index marked at work: a read goes on
+    without the lock (with a one-second lock timeout it would fail if it waited)."""
+    fd = hold_lock(acme.root)
+    (acme.root / ".git" / "crmctl-index-at-work").write_bytes(b"")
+    try:
+        shown = crmctl("show", "acme products", cwd=acme.root, env={"CRMCTL_LOCK_TIMEOUT": "1"})
+        assert shown.returncode == 0 and "Acme Products" in shown.stdout, shown.stderr
+        assert (acme.root / ".git" / "crmctl-index-at-work").exists()  # the write's own
+    finally:
+        os.close(fd)
+        (acme.root / ".git" / "crmctl-index-at-work").unlink()
+
+
+def test_an_index_lock_left_by_a_killed_writes_update_index_is_cleared_by_the_next_read(
+        acme: Cli) -> None:
+    """kill -9 of the whole command leaves git's index.lock and the mark made with it."""
+    git_dir = acme.root / ".git"
+    (git_dir / "crmctl-index-at-work").write_bytes(b"")
+    (git_dir / "index.lock").write_bytes(b"")
+
+    shown = crmctl("task", "list", "--all", cwd=acme.root)
+
+    assert shown.returncode == 0, shown.stderr
+    assert crmctl_files_in_git_dir(acme.root) == []
+    assert not (git_dir / "crmctl-index-at-work").exists()
+    assert crmctl(*WRITES["task add"], cwd=acme.root).returncode == 0
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads /proc (Linux)")
+@pytest.mark.parametrize("kill_at", ["config", "commit-tree"])  # before the lock, after it
+def test_a_write_whose_update_index_is_killed_still_commits_and_cleans_up(
+        acme: Cli, tmp_path: Path, kill_at: str) -> None:
+    """The launcher's git may die during the command (the OOM killer, a kill by hand): the
+    write must neither wait for its own lock nor leave git's index.lock behind."""
+    (acme.root / "companies" / "zz").mkdir()
+    (acme.root / "companies" / "zz" / "zeta-hand.yaml").write_text(
+        "id: zeta-hand\nname: Zeta Hand\nstatus: lead\n")  # made by hand: the log scans
+    shim = tmp_path / "shim"
+    shim.mkdir()
+    (shim / "git").write_text(f"""#!{sys.executable}
+import os, signal, subprocess, sys
+if sys.argv[1] == {kill_at!r}:  # kill the launcher's git first
+    for pid in os.listdir("/proc"):
+        try:
+            line = open(f"/proc/{{pid}}/cmdline", "rb").read()
+            parent = open(f"/proc/{{pid}}/stat").read().rsplit(")", 1)[1].split()[1]
+        except OSError:
+            continue
+        if b"update-index\\0--add\\0--remove\\0-z\\0--stdin" in line and \\
+                parent == str(os.getppid()) and not pid == str(os.getpid()):
+            os.kill(int(pid), signal.SIGKILL)
+            open({str(tmp_path / "killed")!r}, "a").write(" ".join(sys.argv[1:3]) + "\\n")
+os.execv({shutil.which("git")!r}, ["git", *sys.argv[1:]])
+""")
+    (shim / "git").chmod(0o755)
+    env = {"PATH": f"{shim}{os.pathsep}{os.environ['PATH']}", "CRMCTL_LOCK_TIMEOUT": "5"}
+
+    done = crmctl("log", "zeta hand", "--type", "note", "--note", "A walk-in", cwd=acme.root,
+                  env=env)
+
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "killed").read_text().count("\n") == 1  # killed by the next git
+    assert "A walk-in" in git(acme.root, "show", "HEAD")
+    # The write itself cleared what its killed git left and updated git's index.
+    assert git(acme.root, "status", "--porcelain") == "?? companies/zz/"
+    assert not (acme.root / ".git" / "crmctl-journal.json").exists()
+    assert crmctl_files_in_git_dir(acme.root) == [] and lock_is_free(acme.root)
