@@ -25,32 +25,43 @@ def load_process(root: Path) -> Process:
     # Every command reads crm.yaml: validating it costs a jsonschema import (~50-90 ms) and
     # parsing it a yaml import (~7 ms). So the document of the last text that passed is kept,
     # with the digest of that text, in the machine-local state folder.
-    schema_bytes = (schema_dir() / "crm.schema.json").read_bytes()
-    digest = hashlib.sha1(f"{_KEPT_FORMAT}\0{__version__}\0".encode() + schema_bytes + b"\0"
-                          + text.encode("utf-8")).hexdigest()
+    digest = hashlib.sha1(b"\0".join([_code_and_schema(), text.encode("utf-8")])).hexdigest()
     kept = root / STATE_DIR / "process.json"
     document = _kept_document(kept, digest)
-    if document is None:
-        problems = process_problems(text)
-        if problems:
-            line, message = problems[0]
-            raise DataError(message, PROCESS_FILE, line, hint="fix crm.yaml, then run crmctl check")
-        document = coerce(yamlio.load(text, PROCESS_FILE), load_schema("crm.schema.json"))
-        _keep_document(kept, digest, document)
+    if document is not None:
+        try:
+            return _build(document)
+        except (KeyError, TypeError, ValueError, AttributeError, ArithmeticError):
+            pass  # a copy damaged by hand: read crm.yaml again
+    problems = process_problems(text)
+    if problems:
+        line, message = problems[0]
+        raise DataError(message, PROCESS_FILE, line, hint="fix crm.yaml, then run crmctl check")
+    document = coerce(yamlio.load(text, PROCESS_FILE), load_schema("crm.schema.json"))
+    _keep_document(kept, digest, document)
     return _build(document)
 
 
-_KEPT_FORMAT = "1"  # of process.json: a new one when what coerce makes of crm.yaml changes
+# What makes crm.yaml's document besides its text: the schema, and the code that reads it,
+# checks it and types it (a new crmctl reads the same text afresh).
+_MAKERS = ("process.py", "schemas.py", "yamlio.py", "libyaml.py")
+
+
+def _code_and_schema() -> bytes:
+    here = Path(__file__).parent
+    return b"\0".join([(schema_dir() / "crm.schema.json").read_bytes(), __version__.encode(),
+                       *((here / name).read_bytes() for name in _MAKERS)])
 
 
 def _kept_document(kept: Path, digest: str) -> dict | None:
     try:
         saved = json.loads(kept.read_bytes(), object_hook=_from_json)
-    except (OSError, ValueError):  # none yet, or a damaged one: read crm.yaml again
+    except (OSError, ValueError, TypeError, ArithmeticError):  # none yet, or damaged
         return None
-    if not isinstance(saved, dict) or saved.get("digest") != digest:
+    if not isinstance(saved, dict) or saved.get("digest") != digest or \
+            not isinstance(saved.get("document"), dict):
         return None
-    return saved.get("document")
+    return saved["document"]
 
 
 def _keep_document(kept: Path, digest: str, document: dict) -> None:
@@ -62,6 +73,7 @@ def _keep_document(kept: Path, digest: str, document: dict) -> None:
     try:
         kept.parent.mkdir(exist_ok=True)
         atomic_write(kept, text.encode("utf-8"))  # another command may be reading it
+        (kept.parent / "process-valid").unlink(missing_ok=True)  # what crmctl kept before
     except OSError:  # a read-only CRM still works, just without the shortcut
         pass
 

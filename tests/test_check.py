@@ -410,6 +410,7 @@ def test_crm_yaml_is_read_again_whenever_its_text_changes(sales, crm_root):
     the one it was made from; any other text is parsed and checked again."""
     kept = crm_root / ".crmctl" / "process.json"
     assert kept.is_file()  # kept by the commands that made the sales
+    (crm_root / ".crmctl" / "process-valid").write_text("kept by crmctl before")
     edit(crm_root, "crm.yaml", "      - no-answer\n", "      - no-answer\n      - wrong-number\n")
     sales.ok("log", "jane-doe", "--type", "phone-attempt", "--outcome", "wrong-number")
 
@@ -424,6 +425,14 @@ def test_crm_yaml_is_read_again_whenever_its_text_changes(sales, crm_root):
     outcomes = next(t for t in saved["document"]["activity_types"] if t["id"] == "phone-attempt")
     assert "wrong-number" in outcomes["outcomes"]
     assert saved["document"]["pipeline"][0]["probability"] == {"$decimal": "10"}
+
+    # Damaged by hand in ways JSON still reads: each is read past.
+    for damaged in (kept.read_text().replace('{"$decimal": "10"}', '{"$decimal": "ten"}'),
+                    json.dumps({**saved, "document": ["not", "a", "mapping"]}),
+                    json.dumps({**saved, "document": {"pipeline": 7}})):
+        kept.write_text(damaged)
+        sales.ok("log", "jane-doe", "--type", "phone-attempt", "--outcome", "wrong-number")
+    assert not (crm_root / ".crmctl" / "process-valid").exists()  # what crmctl kept before
 
 
 def test_a_missing_crm_yaml(sales, crm_root):
