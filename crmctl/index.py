@@ -17,7 +17,7 @@ import time
 from decimal import Decimal
 from typing import Any, Container, Iterable, Iterator, NamedTuple, Sequence
 
-from crmctl import early_status
+from crmctl import early_index, early_status
 from crmctl.errors import Conflict, DataError
 from crmctl.gitops import GitError
 from crmctl.journal import crm_lock, git_at_work, recover_if_needed
@@ -312,6 +312,10 @@ class Index:
             if missing and head:
                 blobs = [(oid, path) for oid, path in self.crm.git.tree_blobs(head, missing)
                          if _indexed(path) and not _covers(before, path)]
+                if len(blobs) >= PROGRESS_FROM:
+                    # Seconds at 100,000 records (the first read of a fresh clone): git's
+                    # index.lock, held by a write's early update-index, is let go meanwhile.
+                    early_index.end_unused()
                 texts = self.crm.git.read_blobs(oid for oid, _ in blobs)
                 # Into empty tables, then sorted into their indexes once: faster than
                 # keeping a dozen indexes ordered through 1,000,000 inserts.
