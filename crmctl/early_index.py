@@ -127,6 +127,13 @@ def stage(git_dir: Path, paths: list[str]) -> tuple[int, str] | None:
     return _finish()
 
 
+def reap() -> None:
+    """Finish with this process's `update-index` if it has died (its index.lock cleared if
+    a signal left it), so that its mark is not taken for another command's."""
+    if _updater is not None and _updater.process.poll() is not None:
+        _finish()
+
+
 def end_unused() -> None:
     """End the `update-index` given no paths, before a wait that git's index.lock must not
     last through (a passphrase prompt for a signed commit); ``stage`` then runs its own."""

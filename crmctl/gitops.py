@@ -100,12 +100,15 @@ class Git:
         no commit yet)."""
         out = self.run("rev-parse", "HEAD^{commit}", "--symbolic-full-name", "HEAD", "--",
                        check=False).decode().split()
-        commit = out[0] if out and _OBJECT_ID.fullmatch(out[0]) else None  # None: unborn
-        if commit and len(out) >= 2 and out[1] != "--":
-            return Head(commit, out[1])
-        # No branch named: a tag or a branch called HEAD too makes the name ambiguous to
-        # rev-parse, not to symbolic-ref.
-        return Head(commit, self.head_ref())
+        if len(out) >= 2 and _OBJECT_ID.fullmatch(out[0]) and (
+                out[1] == "HEAD" or out[1].startswith("refs/heads/")
+                and not out[1].endswith("/HEAD")):
+            return Head(out[0], out[1])
+        # rev-parse takes a ref named HEAD (a tag, a branch) for HEAD when HEAD's branch has
+        # no commit yet, and names none when both have one: symbolic-ref is never misled.
+        ref = self.head_ref()
+        commit = self.run("rev-parse", "-q", "--verify", f"{ref}^{{commit}}", check=False)
+        return Head(commit.decode().strip() or None, ref)
 
     def is_ancestor(self, commit: str, descendant: str) -> bool:
         """Whether ``commit`` is in the past of ``descendant`` (or is it)."""

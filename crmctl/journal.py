@@ -252,6 +252,7 @@ def recover(crm: Crm) -> bool:
     journal = git_dir / JOURNAL
     temp_path(journal).unlink(missing_ok=True)  # killed while writing the journal itself
     clear_lock_of_killed_git(git_dir, GIT_AT_WORK)
+    early_index.reap()  # this process's own, if it died: by its exit code, not by a guess
     if not early_index.running(git_dir):  # else the mark and index.lock are its live git's
         clear_lock_of_killed_git(git_dir, INDEX_AT_WORK)
     try:

@@ -31,8 +31,8 @@ def load_process(root: Path) -> Process:
     if document is not None:
         try:
             return _build(document)
-        except (KeyError, TypeError, ValueError, AttributeError, ArithmeticError):
-            pass  # a copy damaged by hand: read crm.yaml again
+        except Exception:  # a copy damaged by hand, in whatever way: read crm.yaml again
+            pass
     problems = process_problems(text)
     if problems:
         line, message = problems[0]
@@ -44,7 +44,7 @@ def load_process(root: Path) -> Process:
 
 # What makes crm.yaml's document besides its text: the schema, and the code that reads it,
 # checks it and types it (a new crmctl reads the same text afresh).
-_MAKERS = ("process.py", "schemas.py", "yamlio.py", "libyaml.py")
+_MAKERS = ("process.py", "schemas.py", "yamlio.py", "libyaml.py", "dates.py", "model.py")
 
 
 def _code_and_schema() -> bytes:
@@ -56,7 +56,7 @@ def _code_and_schema() -> bytes:
 def _kept_document(kept: Path, digest: str) -> dict | None:
     try:
         saved = json.loads(kept.read_bytes(), object_hook=_from_json)
-    except (OSError, ValueError, TypeError, ArithmeticError):  # none yet, or damaged
+    except Exception:  # none yet, or damaged (cut short, nested past recursion, ...)
         return None
     if not isinstance(saved, dict) or saved.get("digest") != digest or \
             not isinstance(saved.get("document"), dict):

@@ -429,7 +429,10 @@ def test_crm_yaml_is_read_again_whenever_its_text_changes(sales, crm_root):
     # Damaged by hand in ways JSON still reads: each is read past.
     for damaged in (kept.read_text().replace('{"$decimal": "10"}', '{"$decimal": "ten"}'),
                     json.dumps({**saved, "document": ["not", "a", "mapping"]}),
-                    json.dumps({**saved, "document": {"pipeline": 7}})):
+                    json.dumps({**saved, "document": {"pipeline": 7}}),
+                    json.dumps({**saved, "document": {**saved["document"],
+                                                      "workflows": [{"when": {}}]}}),
+                    '{"digest": ' + "[" * 100_000 + "]" * 100_000 + "}"):
         kept.write_text(damaged)
         sales.ok("log", "jane-doe", "--type", "phone-attempt", "--outcome", "wrong-number")
     assert not (crm_root / ".crmctl" / "process-valid").exists()  # what crmctl kept before

@@ -132,3 +132,17 @@ def test_a_tag_named_head_does_not_confuse_a_write(cli, crm_root):
 
     assert git(crm_root, "rev-parse", "trunk^") == before
     assert git(crm_root, "status", "--porcelain") == ""
+
+
+def test_a_first_write_on_a_new_branch_is_not_taken_for_a_tag_named_head(cli, crm_root):
+    """On a branch with no commit yet, rev-parse takes a tag called HEAD for HEAD."""
+    cli.ok("add", "company", "Acme Products")
+    git(crm_root, "tag", "HEAD", "HEAD")
+    tagged = git(crm_root, "rev-parse", "refs/tags/HEAD")
+    git(crm_root, "checkout", "-q", "--orphan", "fresh")
+
+    cli.ok("task", "add", "Call back")
+
+    assert git(crm_root, "rev-parse", "refs/tags/HEAD") == tagged  # the tag stays put
+    assert git(crm_root, "rev-list", "--count", "fresh") == "1"  # the branch's first commit
+    assert git(crm_root, "symbolic-ref", "HEAD") == "refs/heads/fresh"
