@@ -16,7 +16,6 @@ from crmctl.errors import EXIT_DATA, CrmError
 from crmctl.gitenv import clean_env, failure_reason
 
 _TREE, _SUBMODULE, _TYPE_BITS = 0o040000, 0o160000, 0o170000
-_FILE_MODES = (0o100644, 0o100755)
 _KINDS = {_TREE: b"tree", _SUBMODULE: b"commit"}  # of an entry, by its mode's type bits
 
 Entries = dict[bytes, tuple[int, str]]  # name -> (mode, id)
@@ -67,8 +66,9 @@ class TreeEditor:
             elif oid is None:
                 entries.pop(head, None)
             else:
-                mode = entries.get(head, (0o100644,))[0]
-                entries[head] = (mode if mode in _FILE_MODES else 0o100644, oid)
+                # As the file is now: crmctl writes a new file in its place, never executable
+                # (a commit that kept an executable bit would leave `git status` dirty).
+                entries[head] = (0o100644, oid)
         for name, sub_changes in by_child.items():
             old = entries.get(name)
             sub = self._rewrite(old[1] if old and old[0] == _TREE else None, sub_changes)

@@ -146,3 +146,17 @@ def test_a_first_write_on_a_new_branch_is_not_taken_for_a_tag_named_head(cli, cr
     assert git(crm_root, "rev-parse", "refs/tags/HEAD") == tagged  # the tag stays put
     assert git(crm_root, "rev-list", "--count", "fresh") == "1"  # the branch's first commit
     assert git(crm_root, "symbolic-ref", "HEAD") == "refs/heads/fresh"
+
+
+def test_a_record_made_executable_by_hand_is_committed_as_written(cli, crm_root):
+    """crmctl writes a record anew, never executable: its commit says so, and git's index
+    and work tree agree with it."""
+    cli.ok("add", "company", "Acme Products")
+    [record] = [p for p in git(crm_root, "ls-files", "companies").splitlines()]
+    (crm_root / record).chmod(0o755)
+    git(crm_root, "commit", "-qam", "Made executable by mistake", "--no-verify")
+
+    cli.ok("edit", "acme products", "--set", "domain=acme.example")
+
+    assert git(crm_root, "ls-tree", "HEAD", record).startswith("100644 blob")
+    assert git(crm_root, "status", "--porcelain") == ""
