@@ -268,6 +268,8 @@ class Index:
                     self._clear()
                     loaded = set()
                 else:
+                    if len(changed) >= PROGRESS_FROM:  # a pull of thousands: as in _load
+                        early_index.end_unused()
                     self._reload(changed, loaded)
             previously = [row[0] for row in db.execute("SELECT path FROM worktree")]
             read = self._reload(set(dirty) | set(previously), loaded)
