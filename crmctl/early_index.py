@@ -191,7 +191,7 @@ def _spawn(root: Path, git_dir: Path) -> _Updater | None:
         return None  # a killed write to recover, a git at work: the command's own way
     errors = marker = None
     try:
-        errors = unlinked_file(git_dir)
+        errors = unlinked_file(git_dir, "index-errors")
         marker = git_dir / INDEX_AT_WORK
         marker.write_bytes(b"")
         process = subprocess.Popen(

@@ -172,8 +172,10 @@ def lock_now(fd: int) -> bool:
     return True
 
 
-def unlinked_file(git_dir: Path) -> int:
-    path = git_dir / f"crmctl-status-{os.getpid()}"
+def unlinked_file(git_dir: Path, purpose: str = "status") -> int:
+    """A file in ``git_dir`` for a git child to write into, gone from the folder at once
+    (named ``crmctl-<purpose>-<pid>`` for the moment it is there)."""
+    path = git_dir / f"crmctl-{purpose}-{os.getpid()}"
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
     os.unlink(path)
     return fd

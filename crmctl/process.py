@@ -50,7 +50,14 @@ _MAKERS = ("process.py", "schemas.py", "yamlio.py", "libyaml.py", "dates.py", "m
 def _code_and_schema() -> bytes:
     here = Path(__file__).parent
     return b"\0".join([(schema_dir() / "crm.schema.json").read_bytes(), __version__.encode(),
-                       *((here / name).read_bytes() for name in _MAKERS)])
+                       *(_source(here / name) for name in _MAKERS)])
+
+
+def _source(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError:  # installed without its sources: the version alone tells crmctls apart
+        return path.name.encode()
 
 
 def _kept_document(kept: Path, digest: str) -> dict | None:

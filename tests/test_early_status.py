@@ -49,11 +49,11 @@ def statuses(log: Path) -> list[str]:
 
 
 def crmctl_files_in_git_dir(root: Path) -> list[str]:
-    """What a command could leave behind in .git/: its mark of a git at work, its status
-    output, git's own index.lock."""
+    """What a command could leave behind in .git/: its marks of a git at work (a status's,
+    an index update's), their output files, git's own index.lock."""
     return sorted(p.name for p in (root / ".git").iterdir()
-                  if p.name.startswith(("crmctl-git-at-work", "crmctl-status")) or
-                  p.name == "index.lock")
+                  if p.name.startswith(("crmctl-git-at-work", "crmctl-status", "crmctl-index"))
+                  or p.name == "index.lock")
 
 
 def lock_is_free(root: Path) -> bool:
