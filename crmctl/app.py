@@ -11,9 +11,9 @@ from typer._click.exceptions import (  # Typer 0.28 vendors click
 from typer.core import TyperGroup
 
 from crmctl import __version__
-from crmctl.cli.common import Globals
+from crmctl.cli.session import Globals
 from crmctl.commandline import COMMAND_MODULES, MODULE_ORDER, command_named, split_globals
-from crmctl.errors import EXIT_USAGE, EXIT_USER, CrmError
+from crmctl.errors import EXIT_USAGE
 
 
 class CrmGroup(TyperGroup):
@@ -22,63 +22,40 @@ class CrmGroup(TyperGroup):
     def main(self, args: Any = None, prog_name: Optional[str] = None,
              complete_var: Optional[str] = None, standalone_mode: bool = True,
              **extra: Any) -> Any:
-        from crmctl.terminal import Printable
+        from crmctl.cli.session import failure_of, not_text, printable_streams
 
         for arg in sys.argv[1:] if args is None else args:
-            if isinstance(arg, str) and _not_text(arg):
+            if isinstance(arg, str) and not_text(arg):
                 _fail(f"crmctl: error: the argument {arg.encode('utf-8', 'surrogateescape')!r} "
                       "is not UTF-8 text (set your terminal to UTF-8 and type it again)",
                       EXIT_USAGE)
-        streams = sys.stdout, sys.stderr
-        sys.stdout, sys.stderr = Printable(sys.stdout), Printable(sys.stderr)
-        try:
-            result = super().main(args=args, prog_name=prog_name or "crmctl",
-                                  complete_var=complete_var, standalone_mode=False, **extra)
-        except CrmError as exc:
-            # One line, even quoting a value typed by hand with a line break in it.
-            _fail(f"crmctl: error: {exc}".replace("\n", "\\n"), exc.exit_code)
-        except NoArgsIsHelpError as exc:  # bare `crmctl` or `crmctl add`: help, not an error
-            typer.echo(exc.ctx.get_help() if exc.ctx else "")
-            code = 0
-            if standalone_mode:
-                sys.exit(code)
-            return code
-        except UsageError as exc:
-            command = exc.ctx.command_path if exc.ctx else "crmctl"
-            _fail(f"{command}: error: {exc.format_message()} (see '{command} --help')",
-                  EXIT_USAGE)
-        except ClickException as exc:
-            _fail(f"crmctl: error: {exc.format_message()}", exc.exit_code)
-        except typer.Abort:
-            _fail("crmctl: aborted", 130)
-        except OSError as exc:
-            # The machine said no (a folder that cannot be written, a disk that is full):
-            # not a bug in crmctl, and the user can act on it.
-            where = f": {exc.filename}" if exc.filename else ""
-            _fail(f"crmctl: error: {exc.strerror or exc}{where}", EXIT_USER)
-        except Exception as exc:
-            # sqlite3 is not imported here (10 ms); its errors of the machine, not of code.
-            if type(exc).__module__ != "sqlite3" or \
-                    type(exc).__name__ not in ("OperationalError", "DatabaseError"):
-                raise
-            # The read cache could not be read or written: the same kinds of causes.
-            _fail(f"crmctl: error: the read cache in .crmctl/ failed: {exc} (free some space "
-                  "or make the folder writable; deleting .crmctl/ loses nothing)", EXIT_USER)
-        finally:
-            sys.stdout, sys.stderr = streams
+        with printable_streams():  # the error lines too: they quote what was typed
+            try:
+                result = super().main(args=args, prog_name=prog_name or "crmctl",
+                                      complete_var=complete_var, standalone_mode=False, **extra)
+            except NoArgsIsHelpError as exc:  # bare `crmctl` or `crmctl add`: help, not an error
+                typer.echo(exc.ctx.get_help() if exc.ctx else "")
+                code = 0
+                if standalone_mode:
+                    sys.exit(code)
+                return code
+            except UsageError as exc:
+                command = exc.ctx.command_path if exc.ctx else "crmctl"
+                _fail(f"{command}: error: {exc.format_message()} (see '{command} --help')",
+                      EXIT_USAGE)
+            except ClickException as exc:
+                _fail(f"crmctl: error: {exc.format_message()}", exc.exit_code)
+            except typer.Abort:
+                _fail("crmctl: aborted", 130)
+            except Exception as exc:
+                failure = failure_of(exc)
+                if failure is None:
+                    raise
+                _fail(*failure)
         code = result if isinstance(result, int) else 0
         if standalone_mode:
             sys.exit(code)
         return code
-
-
-def _not_text(arg: str) -> bool:
-    """Bytes that are not UTF-8 reach Python as lone surrogates (a Latin-1 terminal's é)."""
-    try:
-        arg.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
 
 
 def _fail(message: str, code: int) -> None:

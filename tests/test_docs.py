@@ -75,7 +75,7 @@ def test_version_builds_no_command() -> None:
              "sys.argv = ['crmctl', '--version']\ncrmctl.app.main()")
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert done.returncode == 0 and done.stdout.startswith("crmctl "), done.stderr
-    assert done.stderr.strip() == "['crmctl.cli.common']", done.stderr
+    assert done.stderr.strip() == "['crmctl.cli.session']", done.stderr
     from crmctl.app import build_app
 
     assert not get_command(build_app(commands=False)).commands

@@ -6,7 +6,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from crmctl.cli.common import acting, complete_records, now, open_crm
+from crmctl.cli import daily
+from crmctl.cli.common import acting, complete_records, globals_of, now, open_crm
 
 
 def register(app: typer.Typer) -> None:
@@ -25,15 +26,8 @@ def move(
     reason: Annotated[Optional[str], typer.Option(help="Why: required for lost.")] = None,
 ) -> None:
     """Move a deal to another stage, or a company or person to another status."""
-    from crmctl.moves import move as move_record
-
-    crm = open_crm(ctx)
-    moved = move_record(crm, record, target, actor=acting(ctx, crm), now=now(), amount=amount,
-                        probability=probability, close=close, reason=reason)
-    typer.echo(moved.message)
-    from crmctl.cli.tasks import report_fired
-
-    report_fired(moved.fired)
+    daily.move(globals_of(ctx), record=record, target=target, amount=amount,
+               probability=probability, close=close, reason=reason)
 
 
 def convert(

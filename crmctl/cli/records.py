@@ -64,7 +64,7 @@ def init(
 
 
 def _report_added(added, quiet: bool) -> None:  # type: ignore[no-untyped-def]
-    from crmctl.cli.tasks import report_fired
+    from crmctl.cli.daily import report_fired
 
     if quiet:
         typer.echo(added.record.id)

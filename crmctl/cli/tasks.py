@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated, Any, Optional
+from typing import Annotated, Optional
 
 import typer
 
+from crmctl.cli import daily
 from crmctl.cli.common import (Format, FormatOption, QuietOption, acting, complete_records,
-                               now, open_crm, warn_broken)
+                               globals_of, now, open_crm, warn_broken)
 
 task_app = typer.Typer(help="Tasks: add, list (your day), done, edit, snooze.",
                        no_args_is_help=True)
@@ -20,12 +21,6 @@ PriorityOption = Annotated[Optional[str], typer.Option(
 def register(app: typer.Typer) -> None:
     app.add_typer(task_app, name="task")
     app.command("assign")(assign)
-
-
-def report_fired(fired: Any) -> None:
-    """What workflow rules did, after the command's own line."""
-    for item in fired:
-        typer.echo(f"  {item}")
 
 
 @task_app.command("add")
@@ -40,12 +35,8 @@ def add(
     quiet: QuietOption = False,
 ) -> None:
     """Add a task (for you, unless --assign)."""
-    from crmctl.tasks import add_task
-
-    crm = open_crm(ctx)
-    result = add_task(crm, text, actor=acting(ctx, crm), now=now(), about=for_, due=due,
-                      priority=priority or "normal", assign=assign)
-    typer.echo(result.task["id"] if quiet else f"{result.message} as {result.task['id'][:6]}")
+    daily.task_add(globals_of(ctx), text=text, for_=for_, due=due, priority=priority,
+                   assign=assign, quiet=quiet)
 
 
 @task_app.command("list")
@@ -177,4 +168,4 @@ def assign(
     crm = open_crm(ctx)
     result = assign_record(crm, record, user, actor=acting(ctx, crm), now=now())
     typer.echo(result.message)
-    report_fired(result.fired)
+    daily.report_fired(result.fired)
