@@ -115,6 +115,7 @@ class Change:
         crash_point("journalled")
         paths = sorted(changed)
         git_dir = self.crm.git.git_dir()
+        index_update = None
         try:
             keep_originals(root, git_dir, paths)
             for path in paths:
@@ -122,6 +123,8 @@ class Change:
                     remove(root / path)
             atomic_write_many([(root / p, self.pending[p]) for p in paths  # type: ignore[misc]
                                if self.pending[p] is not None], crash_points=True)
+            # git's index is written while the commit is made (gitops.IndexUpdate).
+            index_update = self.crm.git.start_index_update(paths)
             # git refuses a NUL in a message, and a feed line shows no control character.
             message = printable(message)
             trailers = "".join(f"\n{RECORD_TRAILER}: {r}" for r in dict.fromkeys(records))
@@ -131,19 +134,21 @@ class Change:
         except BaseException as failure:
             try:
                 restore(root, git_dir, changed)
-            except OSError:
+                if index_update is not None:
+                    index_update.undo(self.crm.git, head.commit)
+            except (OSError, GitError):
                 # The journal stays: the next command (with space again) undoes it. The
                 # user needs the first error, not the undo's.
                 raise failure from None
             journal.unlink(missing_ok=True)
             raise
         drop_originals(root, git_dir, paths)
-        # The commit has landed: from here on nothing is undone. If git's index cannot be
-        # updated now (another git holds index.lock), the journal stays and the next
+        # The commit has landed: from here on nothing is undone. If git's index could not
+        # be updated (another git held index.lock), the journal stays and the next
         # command's recovery updates it.
         self.committed = True
         try:
-            self.crm.git.stage(paths)
+            index_update.finish()
         except GitError:
             return commit
         crash_point("staged")

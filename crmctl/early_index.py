@@ -1,12 +1,13 @@
 """git's index, read by an `update-index` that the launcher starts before Python imports the
 write that needs it.
 
-A write keeps `git status` clean by updating git's index for the paths it committed
-(``Git.stage``). At 100,000 records `git update-index` spends 25-35 ms reading the index (a
+A write keeps `git status` clean by updating git's index for the paths it commits
+(``gitops.IndexUpdate``). At 100,000 records `git update-index` spends 25-35 ms reading the index (a
 20 MB shared index) before it looks at a path. `git update-index --stdin` reads the index
 first and only then waits for paths; so for the writes that scan nothing (``WRITES``), the
 launcher starts it at once. git reads on one core while Python imports and builds the
-command on the other, and the write hands it the paths it committed (``stage``).
+command on the other, and the write hands it the paths it writes (``hand``); git writes
+the index while the write makes its commit.
 
 git holds its index.lock from its start. So it is started only when that lock is free, under
 the CRM lock, which the write's ``Change`` takes over (``take_lock``) instead of waiting for
@@ -44,6 +45,7 @@ class _Updater(NamedTuple):
 
 _updater: _Updater | None = None
 _lock_taken = False  # by a Change (``take_lock``): it releases the lock, not ``_finish``
+_handed = False  # the paths were handed (``hand``): git is writing the index
 _holding: Path | None = None  # the .git whose CRM lock this process holds since its start
 
 
@@ -112,18 +114,26 @@ def take_lock(git_dir: Path) -> int | None:
     return _updater.lock
 
 
-def stage(git_dir: Path, paths: list[str]) -> tuple[int, str] | None:
-    """Hand ``paths`` to this process's `update-index` and wait for it to write git's index:
-    git's exit code and its error, or None if none is at work in ``git_dir`` (then the
-    caller runs its own)."""
+def hand(git_dir: Path, paths: list[str]) -> bool:
+    """Hand ``paths`` to this process's `update-index` in ``git_dir``, which then writes
+    git's index while the caller makes its commit (``finish`` waits for it); False if none
+    is at work there (then the caller runs its own)."""
+    global _handed
     if not running(git_dir):
         _finish()
-        return None
+        return False
     assert _updater is not None and _updater.process.stdin
     try:
         _updater.process.stdin.write(b"".join(os.fsencode(p) + b"\0" for p in paths))
+        _updater.process.stdin.close()
     except BrokenPipeError:
         pass  # git stopped: its exit code and message say why
+    _handed = True
+    return True
+
+
+def finish() -> tuple[int, str]:
+    """Wait for the `update-index` handed its paths: git's exit code and its error."""
     return _finish()
 
 
@@ -135,9 +145,11 @@ def reap() -> None:
 
 
 def end_unused() -> None:
-    """End the `update-index` given no paths, before a wait that git's index.lock must not
-    last through (a passphrase prompt for a signed commit); ``stage`` then runs its own."""
-    _finish()
+    """End the `update-index` if it was given no paths, before a wait that git's index.lock
+    must not last through (a passphrase prompt for a signed commit, a long read); the write
+    then runs its own. One handed its paths ends by itself, in moments."""
+    if not _handed:
+        _finish()
 
 
 def release() -> None:
@@ -153,8 +165,9 @@ def release() -> None:
 def _finish() -> tuple[int, str]:
     """Close git's input, wait for it, then drop the mark and, unless a Change took it over,
     the lock: the mark never outlives the lock it was made under."""
-    global _updater, _lock_taken, _holding
+    global _updater, _lock_taken, _holding, _handed
     updater, _updater = _updater, None
+    _handed = False
     if updater is None:
         return 0, ""
     assert updater.process.stdin

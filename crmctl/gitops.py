@@ -303,13 +303,73 @@ class Git:
         return commit
 
     def stage(self, paths: Sequence[str]) -> None:
-        """Make git's index match the work tree for ``paths``, so `git status` stays clean:
-        by the launcher's `update-index` if one is waiting (``early_index``)."""
-        early = early_index.stage(self.git_dir(), list(paths))
-        if early is None:
-            self.run("update-index", "--add", "--remove", "--", *paths)
-        elif early[0] != 0:
-            raise _failure(("update-index",), early[0], early[1])
+        """Make git's index match the work tree for ``paths``, so `git status` stays clean."""
+        self.start_index_update(paths).finish()
+
+    def start_index_update(self, paths: Sequence[str]) -> "IndexUpdate":
+        """Start making git's index match the work tree for ``paths`` (``IndexUpdate``): by
+        the launcher's `update-index` if one is waiting (``early_index``), else by a new one."""
+        return IndexUpdate(self, paths)
+
+    def unstage(self, paths: Sequence[str], commit: str | None) -> None:
+        """Put git's index entries for ``paths`` back as they are in ``commit`` (none there,
+        or no commit: out of the index), after an index update whose commit failed."""
+        entries: dict[bytes, bytes] = {}
+        if commit:
+            # ls-tree matches its paths literally (no wildcards), from the top as run here.
+            listed = self.run("ls-tree", "-z", commit, "--", *paths)
+            for item in filter(None, listed.split(b"\0")):
+                meta, path = item.split(b"\t", 1)
+                mode, _, oid = meta.split(b" ")
+                entries[path] = mode + b" " + oid
+        lines = []
+        for path in map(os.fsencode, paths):
+            # Mode 0 takes a path out of the index.
+            lines.append(entries.get(path, b"0 " + ZERO_OID.encode()) + b"\t" + path + b"\0")
+        self.run("update-index", "-z", "--index-info", input=b"".join(lines))
+
+
+class IndexUpdate:
+    """git's index brought to the work tree for some paths while the commit of them is made.
+
+    At 100,000 records git takes 11-13 ms to write its index after it has read it (the
+    launcher's `update-index`), and 40 ms with the read; the commit's own git processes take
+    12-15 ms and touch no index. So they run side by side: ``finish`` waits for git once the
+    commit has landed, and ``undo`` puts the entries back if it failed.
+    """
+
+    def __init__(self, git: Git, paths: Sequence[str]):
+        self.paths = list(paths)
+        self.process: subprocess.Popen[bytes] | None = None
+        if not early_index.hand(git.git_dir(), self.paths):
+            self.process = subprocess.Popen(
+                ["git", "update-index", "--add", "--remove", "--", *self.paths], cwd=git.root,
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                env=clean_env(), pass_fds=git.pass_fds, restore_signals=False)
+        self._result: tuple[int, str] | None = None
+
+    def wait(self) -> tuple[int, str]:
+        """git's exit code and its error."""
+        if self._result is None:
+            if self.process is None:
+                self._result = early_index.finish()
+            else:
+                assert self.process.stderr
+                with self.process.stderr:
+                    error = self.process.stderr.read()
+                self._result = self.process.wait(), error.decode("utf-8", "replace")
+        return self._result
+
+    def finish(self) -> None:
+        """Wait for git; raise GitError if it could not write the index."""
+        code, error = self.wait()
+        if code != 0:
+            raise _failure(("update-index",), code, error)
+
+    def undo(self, git: Git, commit: str | None) -> None:
+        """After a commit that failed: wait for git, and put back what it wrote."""
+        if self.wait()[0] == 0:
+            git.unstage(self.paths, commit)
 
 
 class RepoLock:

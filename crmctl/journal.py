@@ -270,6 +270,8 @@ def recover(crm: Crm) -> bool:
         list(originals))
     if not committed:
         restore(crm.root, git_dir, originals)
+        # git's index may have been written for them beside the commit (IndexUpdate).
+        crm.git.unstage(list(originals), entry["parent"])
     else:  # committed; only the temp files and git's index may lag
         for path in originals:
             _unlink_if_there(temp_path(crm.root / path))

@@ -119,19 +119,42 @@ def test_a_write_waiting_for_another_writes_lock_runs_its_own_update_index(
     assert crmctl_files_in_git_dir(acme.root) == [] and lock_is_free(acme.root)
 
 
-def test_a_write_killed_after_its_commit_leaves_git_s_index_to_the_next_command(
+def test_a_write_killed_after_its_commit_has_git_s_index_written_beside_it(
         acme: Cli) -> None:
+    """git's index is written while the commit is made: a write killed once the commit has
+    landed leaves its git to finish (holding the CRM lock), and the next command nothing."""
     before = git(acme.root, "rev-parse", "HEAD")
 
     killed = crmctl(*WRITES["task add"], cwd=acme.root, env={"CRMCTL_CRASH_AT": "ref-updated"})
 
     assert killed.returncode == -signal.SIGKILL
     assert git(acme.root, "rev-parse", "HEAD^") == before  # the commit landed
-    # Its git, left without paths, wrote nothing: the task file is not in git's index yet.
-    assert git(acme.root, "diff", "--cached", "--name-only") != ""
+    wait_for(lambda: lock_is_free(acme.root), "the killed write's git to finish")
+    assert git(acme.root, "diff", "--cached", "--name-only") == ""  # and git's index with it
     shown = crmctl("task", "list", "--all", cwd=acme.root)
     assert shown.returncode == 0 and "Send the quote" in shown.stdout, shown.stderr
     assert git(acme.root, "status", "--porcelain", "--untracked-files=all") == ""
+    assert crmctl_files_in_git_dir(acme.root) == [] and lock_is_free(acme.root)
+
+
+@pytest.mark.parametrize("line", [WRITES["task add"], ("add", "company", "Initech")],
+                         ids=["the launcher's git", "its own git"])
+def test_a_write_killed_before_its_commit_landed_has_git_s_index_put_back_too(
+        acme: Cli, line: tuple[str, ...]) -> None:
+    """The index written beside a commit that never landed: the next command puts back
+    the files and git's entries for them, and `git status` is as it was."""
+    before = git(acme.root, "rev-parse", "HEAD")
+
+    killed = crmctl(*line, cwd=acme.root, env={"CRMCTL_CRASH_AT": "commit-made"})
+
+    assert killed.returncode == -signal.SIGKILL
+    wait_for(lambda: lock_is_free(acme.root), "the killed write's git to finish")
+    assert git(acme.root, "rev-parse", "HEAD") == before
+    assert git(acme.root, "diff", "--cached", "--name-only") != ""  # the new file, staged
+    shown = crmctl("list", "companies", "-q", cwd=acme.root)  # the next command recovers
+    assert shown.returncode == 0 and shown.stdout == "acme-products\n", shown.stderr
+    assert git(acme.root, "status", "--porcelain", "--untracked-files=all") == ""
+    assert git(acme.root, "rev-parse", "HEAD") == before
     assert crmctl_files_in_git_dir(acme.root) == [] and lock_is_free(acme.root)
 
 
@@ -200,7 +223,8 @@ def test_an_index_lock_left_by_a_killed_writes_update_index_is_cleared_by_the_ne
 
 
 @pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads /proc (Linux)")
-@pytest.mark.parametrize("kill_at", ["config", "commit-tree"])  # before the lock, after it
+# Before the lock is taken over, and after it (before the write hands git its paths).
+@pytest.mark.parametrize("kill_at", ["config", "rev-parse HEAD^{commit} --symbolic-full-name"])
 def test_a_write_whose_update_index_is_killed_still_commits_and_cleans_up(
         acme: Cli, tmp_path: Path, kill_at: str) -> None:
     """The launcher's git may die during the command (the OOM killer, a kill by hand): the
@@ -212,7 +236,7 @@ def test_a_write_whose_update_index_is_killed_still_commits_and_cleans_up(
     shim.mkdir()
     (shim / "git").write_text(f"""#!{sys.executable}
 import os, signal, subprocess, sys
-if sys.argv[1] == {kill_at!r}:  # kill the launcher's git first
+if " ".join(sys.argv[1:]).startswith({kill_at!r}):  # kill the launcher's git first
     for pid in os.listdir("/proc"):
         try:
             line = open(f"/proc/{{pid}}/cmdline", "rb").read()
