@@ -14,7 +14,6 @@ import re
 import subprocess
 import threading
 import time
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Container, Iterable, Iterator, Mapping, NamedTuple, Sequence
@@ -36,8 +35,7 @@ class GitError(CrmError):
     exit_code = EXIT_DATA
 
 
-@dataclass(frozen=True)
-class Identity:
+class Identity(NamedTuple):
     name: str
     email: str
 

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from crmctl.errors import UserError
 from crmctl.gitops import Git, Identity
 from crmctl.store import Crm
 
 
-@dataclass(frozen=True)
-class Actor:
+class Actor(NamedTuple):
     identity: Identity
     user_id: str | None = None  # the crm.yaml user, when one was named or matched
 

@@ -12,7 +12,6 @@ import json
 import re
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
 
@@ -22,8 +21,17 @@ _NUMBER = re.compile(r"^-?[0-9]+(\.[0-9]+)?$")
 _INTEGER = re.compile(r"^-?[0-9]+$")
 
 
+@lru_cache(maxsize=None)
 def schema_dir() -> Path:
     """Where the schemas and the default process live, installed or in a source checkout."""
+    # Looked for beside the package first: importlib.resources costs every command ~2 ms
+    # to import, and is needed only where crmctl runs from a zip.
+    here = Path(__file__).parent
+    for folder in (here / "_schema", here.parent / "schema"):
+        if (folder / "crm.schema.json").is_file():
+            return folder
+    from importlib import resources
+
     return Path(str(resources.files("crmctl._schema")))
 
 

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping, NamedTuple, Sequence
 
 from crmctl import activities
 from crmctl.change import Change
@@ -79,8 +78,7 @@ def fold(events: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
     return tasks
 
 
-@dataclass(frozen=True)
-class TaskChange:
+class TaskChange(NamedTuple):
     task: dict[str, Any]
     commit: str | None
     message: str
@@ -130,14 +128,17 @@ def describe(task: Mapping[str, Any]) -> str:
 def add_task(crm: Crm, text: str, *, actor: Actor, now: datetime, about: str | None = None,
              due: str | None = None, priority: str = "normal",
              assign: str | None = None) -> TaskChange:
-    from crmctl.resolve import resolve
-
-    crm.index.defer_worktree_scan()  # names its record, if any: see Index.defer_worktree_scan
+    if about:  # else no record is read: not even the index is opened (sqlite, ~2 ms)
+        crm.index.defer_worktree_scan()  # names its record: see Index.defer_worktree_scan
     priority = priority_or_error(priority)
     assignee = assignee_of(crm, actor, assign)
     due_date = parse_date(due, now) if due is not None else None
     with Change(crm, actor.identity, now) as change:
-        record = resolve(crm, about) if about else None
+        record = None
+        if about:
+            from crmctl.resolve import resolve
+
+            record = resolve(crm, about)
         task = stage_add(change, text=text, actor=actor, assignee=assignee, due=due_date,
                          priority=priority, about=record)
         where = f' for "{record.name}"' if record else ""
