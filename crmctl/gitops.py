@@ -257,12 +257,11 @@ class Git:
         """
         parent = head.commit
         present = [p for p in paths if (self.root / p).exists()]
-        oids = dict(zip(present, self.text("hash-object", "-w", "--", *present).split())) \
-            if present else {}
-        crash_point("hashed")
-        changes = {p: oids.get(p) for p in paths}
         with TreeEditor(self.root, self.pass_fds) as trees:
-            tree = trees.rewrite(parent, changes)
+            oids = dict(zip(present, self.text("hash-object", "-w", "--", *present).split())) \
+                if present else {}
+            crash_point("hashed")
+            tree = trees.rewrite(parent, {p: oids.get(p) for p in paths})
         env = author.env(when)
         parents = ["-p", parent] if parent else []
         # commit-tree does not read commit.gpgSign as `git commit` does: a user who signs

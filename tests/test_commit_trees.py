@@ -160,3 +160,38 @@ def test_a_record_made_executable_by_hand_is_committed_as_written(cli, crm_root)
 
     assert git(crm_root, "ls-tree", "HEAD", record).startswith("100644 blob")
     assert git(crm_root, "status", "--porcelain") == ""
+
+
+def test_every_tree_a_write_makes_is_in_git_s_own_order(cli, crm_root):
+    """git orders a tree's entries by name, a folder's as if it ended in "/": "tasks-old"
+    and "tasks.md" come before the folder "tasks", and "tasks0" after it. crmctl writes its
+    trees' bytes itself; each must be the very tree git would make of those entries."""
+    import subprocess
+
+    cli.ok("add", "company", "Acme Products")
+    for name in ("tasks-old", "tasks.md", "tasks0", "activities.txt"):
+        (crm_root / name).write_text(f"{name}, kept by hand\n")
+    (crm_root / "tasks" / "2026-12").mkdir(parents=True, exist_ok=True)
+    (crm_root / "tasks" / "2026-12" / "a-b").write_text("a file beside a folder a\n")
+    (crm_root / "tasks" / "2026-12" / "a").mkdir()
+    (crm_root / "tasks" / "2026-12" / "a" / "b").write_text("in the folder a\n")
+    git(crm_root, "add", ".")
+    git(crm_root, "commit", "-qm", "Files by hand", "--no-verify")
+
+    cli.ok("task", "add", "Send the quote", "--for", "acme products",
+           env={"CRMCTL_NOW": "2026-12-06T10:00:00+00:00"})
+    cli.ok("log", "acme products", "--type", "note", "--note", "Met at a fair",
+           env={"CRMCTL_NOW": "2026-12-06T11:00:00+00:00"})
+
+    for commit in ("HEAD^", "HEAD"):
+        trees = [meta.split()[2].decode() for meta in tree_of(crm_root, commit).values()
+                 if meta.split()[1] == b"tree"] + [git(crm_root, "rev-parse", f"{commit}^{{tree}}")]
+        for tree in trees:
+            listed = subprocess.run(["git", "ls-tree", "-z", tree], cwd=crm_root, check=True,
+                                    capture_output=True).stdout
+            remade = subprocess.run(["git", "mktree", "-z"], input=listed, cwd=crm_root,
+                                    check=True, capture_output=True).stdout.decode().strip()
+            assert remade == tree, (commit, listed)
+    assert "tasks/2026-12" in git(crm_root, "show", "--name-only", "HEAD^")
+    assert git(crm_root, "fsck", "--strict", "--no-dangling") == ""
+    assert git(crm_root, "status", "--porcelain") == ""
