@@ -155,6 +155,13 @@ class Index:
                 self._db = self._open()
         return self._db
 
+    def close(self) -> None:
+        """Close the SQLite connection, if open: the last one to close folds the write-ahead
+        log into the file and removes it."""
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
     def _remove_files(self) -> None:
         for suffix in ("", "-wal", "-shm"):
             self.path.with_name(self.path.name + suffix).unlink(missing_ok=True)

@@ -17,7 +17,7 @@ def main() -> None:
 
         code = quick.run(sys.argv[1:])
         if code is not None:
-            sys.exit(code)
+            quick.exit_now(code)
     from crmctl.app import main as run_app
 
     run_app()

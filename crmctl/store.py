@@ -142,6 +142,12 @@ class Crm:
             cache[kind] = build()
         return cache[kind]
 
+    def close(self) -> None:
+        """Let go of the read index's database (a command ends without Python's teardown:
+        ``crmctl.cli.quick.exit_now``)."""
+        if "index" in self.__dict__:
+            self.index.close()
+
     def forget_reads(self) -> None:
         """After a write: the next read must bring the index up to date again."""
         if "index" in self.__dict__:

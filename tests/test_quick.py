@@ -251,6 +251,28 @@ def test_the_installed_command_runs_a_plain_write_without_importing_typer(acme_c
     assert done.returncode == 2 and "Missing option '--type'" in done.stderr, done.stderr
 
 
+def test_a_quick_write_ends_without_python_s_teardown_yet_leaves_nothing_open(
+        tmp_path: Path) -> None:
+    """The process ends at once after its output (quick.exit_now): the index's database is
+    closed first, so its write-ahead log is folded in and gone, and a piped output is whole.
+    (Every command here runs as a process: pytest's own would hold the database open.)"""
+    root = tmp_path / "crm"
+    assert crmctl("init", str(root), cwd=tmp_path).returncode == 0
+    assert crmctl("add", "company", "Acme Products", cwd=root).returncode == 0
+    state = root / ".crmctl"
+    done = crmctl("log", "acme products", "-t", "note", "-n", "Met at a fair", "--follow-up",
+                  "+3d: call back", cwd=root)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[0] == 'Log note with "Acme Products"'
+    assert done.stdout.splitlines()[1].startswith("  follow-up: task ")
+    assert (state / "index.sqlite").exists()
+    assert not [p.name for p in state.iterdir() if p.name.endswith(("-wal", "-shm"))]
+    refused = crmctl("move", "acme products", "no-such-status", cwd=root)
+    assert refused.returncode != 0 and refused.stderr.count("\n") == 1, refused.stderr
+    assert not [p.name for p in state.iterdir() if p.name.endswith(("-wal", "-shm"))]
+    assert git(root, "status", "--porcelain") == ""
+
+
 @pytest.fixture
 def acme_cli(cli: Cli) -> Cli:
     cli.ok("add", "company", "Acme Products")

@@ -15,7 +15,7 @@ that every line read here reads the same to Click.
 from __future__ import annotations
 
 import os
-from typing import NamedTuple, Optional
+from typing import NamedTuple, NoReturn, Optional
 
 from crmctl.cli.session import Globals, not_text
 from crmctl.commandline import split_globals
@@ -134,3 +134,21 @@ def run(args: list[str]) -> Optional[int]:
             print(failure[0], file=sys.stderr, flush=True)
             return failure[1]
     return 0
+
+
+def exit_now(code: int) -> NoReturn:
+    """End the process without Python's teardown of every module and object: 5-20 ms of a
+    daily write, done after its output. What of it matters is done here first: the handlers
+    registered with atexit (the launcher's git waited for), and the output flushed. The
+    bodies close what they open themselves (``session.opened``: the index's SQLite
+    connection, whose closing folds in its write-ahead log)."""
+    import atexit
+    import sys
+
+    atexit._run_exitfuncs()  # CPython's own, as at a normal exit
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe: Python exits with 120 then too
+            code = code or 120
+    os._exit(code)

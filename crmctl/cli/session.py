@@ -37,6 +37,16 @@ def crm_of(where: Globals) -> "Crm":
     return crm
 
 
+@contextmanager
+def opened(where: Globals) -> Iterator["Crm"]:
+    """``crm_of(where)``, closed when the command is done with it."""
+    crm = crm_of(where)
+    try:
+        yield crm
+    finally:
+        crm.close()
+
+
 def actor_of(where: Globals, crm: "Crm") -> "Actor":
     from crmctl.identity import current_actor
 
