@@ -319,11 +319,13 @@ class Git:
                 meta, path = item.split(b"\t", 1)
                 mode, _, oid = meta.split(b" ")
                 entries[path] = mode + b" " + oid
-        lines = []
-        for path in map(os.fsencode, paths):
-            # Mode 0 takes a path out of the index.
-            lines.append(entries.get(path, b"0 " + ZERO_OID.encode()) + b"\t" + path + b"\0")
-        self.run("update-index", "-z", "--index-info", input=b"".join(lines))
+        kept = [path for path in map(os.fsencode, paths) if path in entries]
+        if kept:
+            self.run("update-index", "-z", "--index-info",
+                     input=b"".join(entries[path] + b"\t" + path + b"\0" for path in kept))
+        gone = [path for path in paths if os.fsencode(path) not in entries]
+        if gone:
+            self.run("update-index", "--force-remove", "--", *gone)
 
 
 class IndexUpdate:

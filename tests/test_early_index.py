@@ -301,3 +301,30 @@ def logs_and_lets_the_index_go(root: Path, company: str, note: str, env: dict, l
     assert [u.split(" -- ")[0] for u in updates[1:]] == ["update-index --add --remove"]
     assert git(root, "status", "--porcelain", "--untracked-files=all") == ""
     assert crmctl_files_in_git_dir(root) == [] and lock_is_free(root)
+
+
+def test_a_write_killed_before_its_commit_landed_in_a_sha256_repository_is_put_back(
+        tmp_path: Path) -> None:
+    """git's entries are put back in a repository that names its objects by SHA-256 too:
+    a new file is taken out of the index, whatever the length of the ids."""
+    root = tmp_path / "crm"
+    root.mkdir()
+    git(root, "init", "-q", "--object-format=sha256")
+    git(root, "config", "user.name", "Sam Seller")
+    git(root, "config", "user.email", "sam@example.com")
+    git(root, "commit", "-q", "--allow-empty", "-m", "A repository of its own")
+    assert crmctl("init", str(root), cwd=tmp_path).returncode == 0
+    assert crmctl("add", "company", "Acme Products", cwd=root).returncode == 0
+    before = git(root, "rev-parse", "HEAD")
+    assert len(before) == 64
+
+    killed = crmctl(*WRITES["task add"], cwd=root, env={"CRMCTL_CRASH_AT": "commit-made"})
+
+    assert killed.returncode == -signal.SIGKILL
+    wait_for(lambda: lock_is_free(root), "the killed write's git to finish")
+    assert git(root, "diff", "--cached", "--name-only").startswith("tasks/")
+    shown = crmctl("list", "companies", "-q", cwd=root)
+    assert shown.returncode == 0 and shown.stdout == "acme-products\n", shown.stderr
+    assert git(root, "status", "--porcelain", "--untracked-files=all") == ""
+    assert git(root, "rev-parse", "HEAD") == before
+    assert crmctl_files_in_git_dir(root) == [] and lock_is_free(root)
