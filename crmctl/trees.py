@@ -3,8 +3,8 @@
 A write changes a file a few folders down (tasks/2026-12/tg.jsonl), so the trees on its way
 (the root, tasks/, tasks/2026-12/) are read and written again. One `git cat-file --batch`
 reads them all, however deep the path. The new trees are written by `git hash-object -t
-tree`, all at once, each given the bytes made here: `git mktree` looks up the type of every
-entry of a tree it writes, and a folder of a thousand files still loose in .git/objects (the
+tree`, a process each side by side (one a batch, when there are many), given the bytes made
+here: `git mktree` looks up the type of every entry of a tree it writes, and a folder of a thousand files still loose in .git/objects (the
 month's task logs, between two `git gc`) took it 6-8 ms of CPU at 100,000 records. Their ids
 are hashed here too, so a folder's id is known before its own folder is written, and git's
 answer is checked against it.
@@ -21,6 +21,13 @@ from crmctl.errors import EXIT_DATA, CrmError
 from crmctl.gitenv import clean_env, failure_reason
 
 _TREE, _TYPE_BITS = 0o040000, 0o170000
+# The trees of a daily write (three or four) are written side by side, a process each; more
+# are written BATCH at a time by one process.
+SIDE_BY_SIDE, BATCH = 8, 32
+# --literally: git checks nothing it did not check of a tree `git mktree` wrote (git 2.40
+# runs fsck on a new tree, and would refuse one on the way that an old tool wrote with a
+# mode such as 100664). crmctl makes the bytes itself, and checks git's id of them.
+_HASH_TREE = ("hash-object", "-w", "-t", "tree", "--literally")
 
 Entries = dict[bytes, tuple[int, str]]  # name -> (mode, id)
 
@@ -135,23 +142,58 @@ class TreeEditor:
                                 "hashed differently (see git rev-parse --show-object-format)")
 
     def _written(self, trees: list[bytes]) -> list[str]:
-        """Write ``trees``, each by a `git hash-object` of its own, side by side: the ids
-        git gave them."""
-        writers = [self._start("hash-object", "-w", "-t", "tree", "--stdin") for _ in trees]
-        ids, failure = [], None
-        for data, writer in zip(trees, writers):
-            stdin, stdout = _pipes(writer)
-            try:
-                stdin.write(data)
-                stdin.close()
-            except BrokenPipeError:
-                pass  # git stopped: its message says why
-            ids.append(stdout.read().strip().decode())
-            if not ids[-1] and failure is None:
-                failure = self._failed(writer, "git hash-object could not write a tree")
-            self._close(writer)
+        """Write ``trees``: the ids git gave them."""
+        if len(trees) > SIDE_BY_SIDE:
+            return self._written_in_batches(trees)
+        writers: list[subprocess.Popen[bytes]] = []
+        ids: list[str] = []
+        failure = None
+        try:
+            for _ in trees:
+                writers.append(self._start(*_HASH_TREE, "--stdin"))
+            for data, writer in zip(trees, writers):
+                stdin, stdout = _pipes(writer)
+                try:
+                    stdin.write(data)
+                    stdin.close()
+                except BrokenPipeError:
+                    pass  # git stopped: its message says why
+                ids.append(stdout.read().strip().decode())
+                if not ids[-1] and failure is None:
+                    failure = self._failed(writer, "git hash-object could not write a tree")
+        finally:
+            for writer in writers:
+                assert writer.stdin
+                writer.stdin.close()
+                self._close(writer)
         if failure is not None:
             raise failure
+        return ids
+
+    def _written_in_batches(self, trees: list[bytes]) -> list[str]:
+        """Many trees (an import across hundreds of folders) by a `git hash-object` for each
+        batch of them, from files: a process each would take file descriptors each, and
+        seconds. (git 2.39 keeps each file it hashes --literally open until it exits.)"""
+        import tempfile
+
+        ids: list[str] = []
+        with tempfile.TemporaryDirectory(prefix="crmctl-trees-") as folder:
+            for start in range(0, len(trees), BATCH):
+                batch = trees[start:start + BATCH]
+                paths = []
+                for number, data in enumerate(batch, start):
+                    paths.append(Path(folder, str(number)))
+                    paths[-1].write_bytes(data)
+                proc = subprocess.run(
+                    ["git", *_HASH_TREE, "--stdin-paths"], cwd=self.root,
+                    input="".join(f"{p}\n" for p in paths).encode(), capture_output=True,
+                    env=clean_env(), pass_fds=self.pass_fds, restore_signals=False)
+                written = proc.stdout.decode().split()
+                if proc.returncode != 0 or len(written) != len(batch):
+                    reason = failure_reason(proc.stderr.decode("utf-8", "replace"),
+                                            proc.returncode)
+                    raise TreeError(f"git hash-object could not write the trees: {reason}")
+                ids += written
         return ids
 
     def _start(self, *args: str) -> subprocess.Popen[bytes]:

@@ -195,3 +195,41 @@ def test_every_tree_a_write_makes_is_in_git_s_own_order(cli, crm_root):
     assert "tasks/2026-12" in git(crm_root, "show", "--name-only", "HEAD^")
     assert git(crm_root, "fsck", "--strict", "--no-dangling") == ""
     assert git(crm_root, "status", "--porcelain") == ""
+
+
+def test_a_commit_across_hundreds_of_folders_writes_its_trees_in_one_git_process(tmp_path):
+    """An import of 300 companies, each in a shard folder of its own, makes 302 trees: a git
+    process each would take a file descriptor each (and fail under a limit of 256), so they
+    are written by one."""
+    import itertools
+    import resource
+    import string
+    import subprocess
+    import sys
+
+    from conftest import crmctl
+
+    root = tmp_path / "crm"
+    assert crmctl("init", str(root), cwd=tmp_path).returncode == 0
+    prefixes = ["".join(p) for p in itertools.product(string.ascii_lowercase, repeat=2)][:300]
+    sheet = tmp_path / "companies.csv"
+    sheet.write_text("Company Name,Company Domain Name\n" + "".join(
+        f"{p}{q} Works,{p}{q}.example.com\n" for p, q in zip(prefixes, itertools.cycle("xyz"))))
+
+    def low_limit() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
+
+    done = subprocess.run([sys.executable, "-m", "crmctl", "import", str(sheet),
+                           "-t", "companies"], cwd=root, capture_output=True, text=True,
+                          preexec_fn=low_limit)
+
+    assert done.returncode == 0, done.stderr
+    written = git(root, "show", "--name-only", "--format=", "HEAD").splitlines()
+    assert len({path.split("/")[1] for path in written if path.startswith("companies/")}) == 300
+    tree = git(root, "rev-parse", "HEAD:companies")
+    listed = subprocess.run(["git", "ls-tree", "-z", tree], cwd=root, check=True,
+                            capture_output=True).stdout
+    remade = subprocess.run(["git", "mktree", "-z"], input=listed, cwd=root, check=True,
+                            capture_output=True).stdout.decode().strip()
+    assert remade == tree
+    assert git(root, "status", "--porcelain") == ""
