@@ -37,14 +37,19 @@ def split_globals(args: list[str]) -> Optional[tuple[dict[str, str], list[str]]]
             if position + 1 < len(args):
                 options[GLOBAL_OPTIONS_WITH_VALUES[arg]] = args[position + 1]
             position += 2
-        elif arg.startswith("-"):
+        elif arg == "--":  # the options end: the command word follows, as Click reads it
+            return options, args[position + 1:]
+        elif arg.startswith("--"):
             name, equals, value = arg.partition("=")
-            if equals and name in GLOBAL_OPTIONS_WITH_VALUES:
-                options[GLOBAL_OPTIONS_WITH_VALUES[name]] = value
-            elif arg[:2] in GLOBAL_OPTIONS_WITH_VALUES and not arg.startswith("--"):
-                options[GLOBAL_OPTIONS_WITH_VALUES[arg[:2]]] = arg[2:]  # -C/path, as click reads it
-            elif arg != "--":
+            if not (equals and name in GLOBAL_OPTIONS_WITH_VALUES):
                 return None
+            options[GLOBAL_OPTIONS_WITH_VALUES[name]] = value
+            position += 1
+        elif arg.startswith("-"):
+            if arg[:2] not in GLOBAL_OPTIONS_WITH_VALUES:
+                return None
+            # -C/path, and -C=/path as "=/path": Click reads a short option's value so.
+            options[GLOBAL_OPTIONS_WITH_VALUES[arg[:2]]] = arg[2:]
             position += 1
         else:
             return options, args[position:]

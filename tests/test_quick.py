@@ -89,7 +89,8 @@ WORDS = st.sampled_from([
     "--at", "--with", "--deal", "--force", "--force=yes", "--follow-up", "--amount",
     "--probability", "--close", "--reason", "--for", "--due", "--priority", "--assign",
     "--quiet", "-q", "-qt", "-tphone-call", "-t=phone-call", "--help", "-h", "--version",
-    "--dir", "-C", "--as", "--as=ann", "-C/tmp/crm", "--dir=", "--unknown", "--typ"])
+    "--dir", "-C", "--as", "--as=ann", "-C/tmp/crm", "-C=/tmp/crm", "--dir=", "--unknown",
+    "--typ"])
 
 
 @st.composite
@@ -114,8 +115,8 @@ def lines(draw: st.DrawFn) -> list[str]:
             pieces.append([spelling, value])
     pieces += [[word] for word in draw(st.lists(WORDS, max_size=1))]
     globals_ = draw(st.lists(st.sampled_from(
-        [["-C", "/a"], ["--dir", ""], ["--as", "ann"], ["--as=bo"], ["-C/b"], ["--dir=/c"]]),
-        max_size=2))
+        [["-C", "/a"], ["--dir", ""], ["--as", "ann"], ["--as=bo"], ["-C/b"], ["--dir=/c"],
+         ["-C=/d"], ["--"]]), max_size=3))
     return [word for piece in [*globals_, list(command), *draw(st.permutations(pieces))]
             for word in piece]
 
@@ -133,6 +134,9 @@ def folder_in_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
                 "--note", "-"])
 @example(words=["move", "--amount=5000", "deal-1", "won", "--reason", "price"])
 @example(words=["log", "acme", "-t=phone-call"])
+@example(words=["-C=/tmp/crm", "task", "add", "x"])
+@example(words=["--", "--dir", "/tmp/crm", "task", "add", "x"])
+@example(words=["--as", "ann", "--", "task", "add", "x"])
 def test_a_line_the_quick_reader_takes_reads_the_same_to_click(
         folder_in_the_environment: None, words: list[str]) -> None:
     parsed = quick.parse(words)
@@ -277,3 +281,17 @@ def test_a_quick_write_ends_without_python_s_teardown_yet_leaves_nothing_open(
 def acme_cli(cli: Cli) -> Cli:
     cli.ok("add", "company", "Acme Products")
     return cli
+
+
+@pytest.mark.parametrize("closed", ["2>&-", ">&-"])
+def test_a_write_started_with_stdout_or_stderr_closed_succeeds_and_says_so(
+        acme_cli: Cli, closed: str) -> None:
+    """A cron job or supervisor may start crmctl with a descriptor closed: the write is made
+    once, and its exit status says so (a retry on a false failure would add it twice)."""
+    for line in ("task add 'Call back'", "task add -- 'Call back'"):  # quick, then Typer
+        done = subprocess.run(["sh", "-c", f"exec {closed}; {sys.executable} -m crmctl {line}"],
+                              cwd=acme_cli.root, capture_output=True, text=True)
+        assert done.returncode == 0, (line, done.stderr)
+    assert git(acme_cli.root, "log", "--format=%s", "-2").splitlines() == \
+        ['Add task "Call back"'] * 2
+    assert git(acme_cli.root, "status", "--porcelain") == ""

@@ -148,7 +148,8 @@ def exit_now(code: int) -> NoReturn:
     atexit._run_exitfuncs()  # CPython's own, as at a normal exit
     for stream in (sys.stdout, sys.stderr):
         try:
-            stream.flush()
+            if stream is not None:  # None: started with the descriptor closed (2>&-)
+                stream.flush()
         except (OSError, ValueError):  # a closed pipe: Python exits with 120 then too
             code = code or 120
     os._exit(code)

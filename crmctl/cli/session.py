@@ -126,7 +126,8 @@ def printable_streams() -> Iterator[None]:
     from crmctl.terminal import Printable
 
     streams = sys.stdout, sys.stderr
-    sys.stdout, sys.stderr = Printable(sys.stdout), Printable(sys.stderr)
+    # None where crmctl started with the descriptor closed (>&-): print() then writes nothing.
+    sys.stdout, sys.stderr = (None if stream is None else Printable(stream) for stream in streams)
     try:
         yield
     finally:
