@@ -123,8 +123,11 @@ class Change:
                     remove(root / path)
             atomic_write_many([(root / p, self.pending[p]) for p in paths  # type: ignore[misc]
                                if self.pending[p] is not None], crash_points=True)
-            # git's index is written while the commit is made (gitops.IndexUpdate).
-            index_update = self.crm.git.start_index_update(paths)
+            # git's index is written while the commit is made (gitops.IndexUpdate); after a
+            # commit to be signed, whose passphrase prompt may wait for minutes: meanwhile
+            # the user's own `git commit` would take in what the index showed staged.
+            if not self.crm.git.config_bool("commit.gpgsign"):
+                index_update = self.crm.git.start_index_update(paths)
             # git refuses a NUL in a message, and a feed line shows no control character.
             message = printable(message)
             trailers = "".join(f"\n{RECORD_TRAILER}: {r}" for r in dict.fromkeys(records))
@@ -148,7 +151,7 @@ class Change:
         # command's recovery updates it.
         self.committed = True
         try:
-            index_update.finish()
+            (index_update or self.crm.git.start_index_update(paths)).finish()
         except GitError:
             return commit
         crash_point("staged")

@@ -95,3 +95,30 @@ def test_sync_flags_unsigned_commits_when_signing_is_required(signed_crm, tmp_pa
     [warning] = synced.stderr.splitlines()
     assert warning.startswith("warning: commit ") and \
         warning.endswith("by Sam Seller is unsigned, but crm.yaml requires signed commits")
+
+
+def test_while_a_signed_write_waits_for_its_key_git_s_index_shows_nothing_staged(
+        signed_crm, tmp_path) -> None:
+    """Signing may stop at a passphrase prompt for minutes: meanwhile git's index must be
+    neither locked nor show the write's files staged (the user's own `git commit` would take
+    them in). It is brought up to date once the signed commit has landed."""
+    crmctl("add", "company", "Acme", cwd=signed_crm, check=True)
+    seen = tmp_path / "seen-while-signing"
+    signer = tmp_path / "signer.sh"
+    signer.write_text(f"""#!/bin/sh
+cd {signed_crm}
+{{ git diff --cached --name-only; [ -e .git/index.lock ] && echo index.lock; }} >> {seen}
+exec ssh-keygen "$@"
+""")
+    signer.chmod(0o755)
+    git(signed_crm, "config", "gpg.ssh.program", str(signer))
+
+    for line in (("task", "add", "Send the quote", "--for", "acme"),
+                 ("log", "acme", "--type", "note", "--note", "Met at a fair")):
+        done = crmctl(*line, cwd=signed_crm)
+        assert done.returncode == 0, done.stderr
+
+    assert seen.exists() and seen.read_text() == ""
+    assert git(signed_crm, "status", "--porcelain") == ""
+    out = crmctl("history", "--verify", "--limit", "2", cwd=signed_crm).stdout.splitlines()
+    assert [line.split()[0] for line in out] == ["good", "good"]
