@@ -103,6 +103,10 @@ class Record:
 
     __hash__ = None  # type: ignore[assignment]  # its data is a mapping
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """copy, deepcopy and pickle make it anew: it cannot be set attribute by attribute."""
+        return Record, (self.kind, dict(self.data), self.path, self.lines)
+
     def __repr__(self) -> str:
         return f"Record(kind={self.kind!r}, data={dict(self.data)!r}, path={self.path!r})"
 
