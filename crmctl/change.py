@@ -152,7 +152,7 @@ class Change:
         self.committed = True
         try:
             (index_update or self.crm.git.start_index_update(paths)).finish()
-        except GitError:
+        except (GitError, OSError):  # git could not start: the commit stands all the same
             return commit
         crash_point("staged")
         journal.unlink(missing_ok=True)

@@ -8,6 +8,7 @@ import sys
 
 
 def main() -> None:
+    _fill_closed_streams()
     from crmctl import early_index, early_status
 
     if not any(k.startswith("_CRMCTL_COMPLETE") for k in os.environ):  # completion reads nothing
@@ -21,3 +22,20 @@ def main() -> None:
     from crmctl.app import main as run_app
 
     run_app()
+
+
+def _fill_closed_streams() -> None:
+    """/dev/null for stdin, stdout or stderr where crmctl was started with it closed (a cron
+    line's `2>&-`). Else the first file crmctl opens, the CRM lock, would take that number,
+    and git, handed it as its stderr, would not hold the lock; and Python's print() would
+    write an error meant for stderr to stdout."""
+    for fd, name, mode in ((0, "stdin", "r"), (1, "stdout", "w"), (2, "stderr", "w")):
+        try:
+            os.fstat(fd)
+        except OSError:
+            null = os.open(os.devnull, os.O_RDWR)
+            if null != fd:
+                os.dup2(null, fd)
+                os.close(null)
+        if getattr(sys, name) is None:
+            setattr(sys, name, open(fd, mode, closefd=False))

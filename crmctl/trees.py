@@ -3,11 +3,12 @@
 A write changes a file a few folders down (tasks/2026-12/tg.jsonl), so the trees on its way
 (the root, tasks/, tasks/2026-12/) are read and written again. One `git cat-file --batch`
 reads them all, however deep the path. The new trees are written by `git hash-object -t
-tree`, a process each side by side (one a batch, when there are many), given the bytes made
-here: `git mktree` looks up the type of every entry of a tree it writes, and a folder of a thousand files still loose in .git/objects (the
-month's task logs, between two `git gc`) took it 6-8 ms of CPU at 100,000 records. Their ids
-are hashed here too, so a folder's id is known before its own folder is written, and git's
-answer is checked against it.
+tree`, a process each side by side (one a batch, when there are many), given the bytes
+made here: `git mktree` looks up the type of every entry of a tree it writes, and a folder
+of a thousand files still loose in .git/objects (the month's task logs, between two `git
+gc`) took it 6-8 ms of CPU at 100,000 records. Their ids are hashed here too, so a
+folder's id is known before its own folder is written, and git's answer is checked
+against it.
 """
 
 from __future__ import annotations

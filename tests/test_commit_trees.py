@@ -197,10 +197,12 @@ def test_every_tree_a_write_makes_is_in_git_s_own_order(cli, crm_root):
     assert git(crm_root, "status", "--porcelain") == ""
 
 
-def test_a_commit_across_hundreds_of_folders_writes_its_trees_in_one_git_process(tmp_path):
+def test_a_commit_across_hundreds_of_folders_writes_its_trees_in_batches(tmp_path):
     """An import of 300 companies, each in a shard folder of its own, makes 302 trees: a git
-    process each would take a file descriptor each (and fail under a limit of 256), so they
-    are written by one."""
+    process each would take file descriptors each (and fail under a limit of 256), so they
+    are written a batch at a time, and their files are gone afterwards."""
+    import tempfile
+
     import itertools
     import resource
     import string
@@ -219,9 +221,12 @@ def test_a_commit_across_hundreds_of_folders_writes_its_trees_in_one_git_process
     def low_limit() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
 
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
     done = subprocess.run([sys.executable, "-m", "crmctl", "import", str(sheet),
                            "-t", "companies"], cwd=root, capture_output=True, text=True,
-                          preexec_fn=low_limit)
+                          preexec_fn=low_limit, env={**os.environ, "TMPDIR": str(scratch)})
+    assert tempfile.gettempdir() != str(scratch) and list(scratch.iterdir()) == []
 
     assert done.returncode == 0, done.stderr
     written = git(root, "show", "--name-only", "--format=", "HEAD").splitlines()

@@ -295,3 +295,8 @@ def test_a_write_started_with_stdout_or_stderr_closed_succeeds_and_says_so(
     assert git(acme_cli.root, "log", "--format=%s", "-2").splitlines() == \
         ['Add task "Call back"'] * 2
     assert git(acme_cli.root, "status", "--porcelain") == ""
+    # A refused write's error line goes nowhere with stderr closed: never into the output.
+    for line in ("log nobody -t note -n x", "log nobody -t note -n -x"):  # quick, Typer
+        done = subprocess.run(["sh", "-c", f"exec {closed}; {sys.executable} -m crmctl {line}"],
+                              cwd=acme_cli.root, capture_output=True, text=True)
+        assert done.returncode == 3 and done.stdout == "", (line, done.stdout)
