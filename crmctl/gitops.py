@@ -24,7 +24,6 @@ from crmctl.faults import crash_point
 from crmctl.gitenv import clean_env, dirty_in, failure_reason, paths_under, status_command
 from crmctl.trees import TreeEditor
 
-ZERO_OID = "0" * 40
 _OBJECT_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")  # SHA-1 or SHA-256
 
 
@@ -282,7 +281,7 @@ class Git:
         ref = head.ref
         try:
             self.run("update-ref", "-m", f"crmctl: {message.splitlines()[0]}", ref, commit,
-                     parent or ZERO_OID)
+                     parent or "")  # "": the ref must not exist yet, whatever the hash
         except GitError as exc:
             if self.head() != parent:
                 raise Conflict("the CRM's git branch moved while crmctl was committing",

@@ -238,3 +238,20 @@ def test_a_commit_across_hundreds_of_folders_writes_its_trees_in_batches(tmp_pat
                             capture_output=True).stdout.decode().strip()
     assert remade == tree
     assert git(root, "status", "--porcelain") == ""
+
+
+def test_the_first_commit_in_a_sha256_repository_is_made(tmp_path):
+    """On a branch with no commit yet, the commit is made only if the branch is still
+    unborn: said with an empty old id, which git takes whatever the length of its ids."""
+    from conftest import crmctl
+
+    root = tmp_path / "crm"
+    root.mkdir()
+    git(root, "init", "-q", "--object-format=sha256")
+    done = crmctl("init", str(root), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert crmctl("add", "company", "Acme Products", cwd=root).returncode == 0
+    assert len(git(root, "rev-parse", "HEAD")) == 64
+    assert git(root, "log", "--format=%s").splitlines() == [
+        'Add company "Acme Products"', "Create the CRM"]
+    assert git(root, "status", "--porcelain") == ""
