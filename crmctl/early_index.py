@@ -2,12 +2,12 @@
 write that needs it.
 
 A write keeps `git status` clean by updating git's index for the paths it commits
-(``gitops.IndexUpdate``). At 100,000 records `git update-index` spends 25-35 ms reading the index (a
-20 MB shared index) before it looks at a path. `git update-index --stdin` reads the index
-first and only then waits for paths; so for the writes that scan nothing (``WRITES``), the
-launcher starts it at once. git reads on one core while Python imports and builds the
-command on the other, and the write hands it the paths it writes (``hand``); git writes
-the index while the write makes its commit.
+(``gitops.IndexUpdate``). At 100,000 records `git update-index` spends 25-35 ms reading the
+index (a 20 MB shared index) before it looks at a path. `git update-index --stdin` reads the
+index first and only then waits for paths; so for the daily writes, which scan nothing, the
+launcher starts it at once when ``cli.quick`` takes their command line. git reads on one
+core while Python imports the command on the other, and the write hands it the paths it
+writes (``hand``); git writes the index while the write makes its commit.
 
 git holds its index.lock from its start. So it is started only when that lock is free, under
 the CRM lock, which the write's ``Change`` takes over (``take_lock``) instead of waiting for
@@ -24,15 +24,14 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-from crmctl.commandline import split_globals
 from crmctl.early_status import lock_now, unlinked_file
 from crmctl.gitenv import GIT_AT_WORK, INDEX_AT_WORK, JOURNAL, LOCK, clean_env
 from crmctl.location import crm_folder
 
-# The writes that never run a status of their own, which would wait for this lock.
-WRITES = {("log",), ("move",), ("task", "add")}
+if TYPE_CHECKING:
+    from crmctl.cli.quick import Parsed
 
 
 class _Updater(NamedTuple):
@@ -49,18 +48,13 @@ _handed = False  # the paths were handed (``hand``): git is writing the index
 _holding: Path | None = None  # the .git whose CRM lock this process holds since its start
 
 
-def start(args: list[str]) -> None:
-    """Start `git update-index --stdin` for the write in ``args``, if it is one of ``WRITES``
-    and git's index and the CRM lock are free this instant."""
+def start(parsed: Parsed) -> None:
+    """Start `git update-index --stdin` for the daily write ``parsed`` (``quick.parse``), if
+    git's index and the CRM lock are free this instant."""
     global _updater, _holding
-    split = split_globals(args)
-    if split is None or _updater is not None:
+    if _updater is not None or _waits_for_its_user(parsed):
         return
-    options, words = split
-    if not any(tuple(words[:len(w)]) == w for w in WRITES) or {"--help", "-h"} & set(words) \
-            or _waits_for_its_user(words):
-        return
-    root = crm_folder(options.get("--dir"))
+    root = crm_folder(parsed.where.dir)
     if root is None or not (root / ".git").is_dir():
         return  # no CRM (the command says why), or a linked worktree: the command's own way
     try:
@@ -72,21 +66,15 @@ def start(args: list[str]) -> None:
         atexit.register(release)
 
 
-def _waits_for_its_user(words: list[str]) -> bool:
-    """Whether the command may wait for its user, for minutes in which git's index.lock
-    must not be held: `log --note -` reads the note from stdin, and `log` on a terminal
-    without a note may open an editor for one (as crmctl/cli/log.py decides; read here
-    before Typer is imported, so a doubt only costs the early start)."""
-    if words[0] != "log":
+def _waits_for_its_user(parsed: Parsed) -> bool:
+    """Whether the write may wait for its user, for minutes in which git's index.lock must
+    not be held: `log --note -` reads the note from stdin, and `log` on a terminal without a
+    note may open an editor for one (as ``cli.daily.log`` decides, once crm.yaml says
+    whether the type needs a note: a doubt only costs the early start)."""
+    if parsed.command.run != "log":
         return False
-    notes = []
-    for word, following in zip(words, [*words[1:], None]):
-        if word in ("--note", "-n"):
-            notes.append(following)
-        elif word.startswith(("--note=", "-n")) and word != "-n":
-            notes.append(word.removeprefix("--note=") if word.startswith("--") else word[2:])
-    if notes:
-        return "-" in notes
+    if parsed.values["note"] is not None:
+        return parsed.values["note"] == "-"
     return sys.stdin is not None and sys.stdin.isatty() and sys.stdout is not None and \
         sys.stdout.isatty()
 

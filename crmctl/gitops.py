@@ -252,7 +252,7 @@ class Git:
 
         Only these paths change; the user's other edits and staged changes are untouched.
         Returns the new commit id; raises Conflict if HEAD moved underneath. Git's index is
-        left to ``stage``.
+        left to ``start_index_update``.
         """
         parent = head.commit
         present = [p for p in paths if (self.root / p).exists()]

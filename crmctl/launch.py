@@ -13,12 +13,12 @@ def main() -> None:
 
     if not any(k.startswith("_CRMCTL_COMPLETE") for k in os.environ):  # completion reads nothing
         early_status.start(sys.argv[1:])
-        early_index.start(sys.argv[1:])
         from crmctl.cli import quick
 
-        code = quick.run(sys.argv[1:])
-        if code is not None:
-            quick.exit_now(code)
+        parsed = quick.parse(sys.argv[1:])
+        if parsed is not None:  # a plain line of a daily write
+            early_index.start(parsed)
+            quick.exit_now(quick.run(parsed))
     from crmctl.app import main as run_app
 
     run_app()

@@ -70,8 +70,10 @@ def run_cli(runner: CliRunner, args: list[str], input: str | None = None,
     """``args`` run as the `crmctl` command runs them (``crmctl.launch``): by the quick path
     of the daily writes if it takes them, else by the Typer app."""
     with runner.isolation(input=input, env=env) as (stdout, stderr, output):
+        parsed = quick.parse(args)  # in the isolation: it reads $CRMCTL_DIR
+        code = None
         try:
-            code = quick.run(args)
+            code = None if parsed is None else quick.run(parsed)
         except SystemExit as exc:  # not expected from a body; kept as CliRunner keeps it
             code = exc.code if isinstance(exc.code, int) else 1
         finally:

@@ -110,12 +110,9 @@ def _read(command: Command, words: list[str]) -> Optional[dict[str, object]]:
     return values
 
 
-def run(args: list[str]) -> Optional[int]:
-    """Run ``args`` if they are a plain line of one of ``COMMANDS``: the exit code, with the
-    output and any error line written; None if Typer is to read them."""
-    parsed = parse(args)
-    if parsed is None:
-        return None
+def run(parsed: Parsed) -> int:
+    """Run a line ``parse`` took: the exit code, with the output and any error line
+    written."""
     import sys
 
     from crmctl.cli import daily
